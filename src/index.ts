@@ -1,0 +1,30 @@
+/**
+ * metagrad: tensors on a C++/CUDA addon, reverse- and forward-mode autodiff to any order, and
+ * optimization-based meta-learning.
+ *
+ * ```ts
+ * import * as mg from 'metagrad';
+ * const x = mg.tensor([[1, 2], [3, 4]]);
+ * x.matmul(x).sum().item(); // 54
+ * ```
+ */
+export { Tensor, keep, type NestedArray, type TensorLike } from './tensor/tensor.js';
+export type { DType, Device } from './tensor/dtype.js';
+export {
+  tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, eye,
+  rand, randn, randint, manualSeed, type TensorOptions,
+} from './tensor/creation.js';
+export { tidy, memory, resetPeakMemory, type MemoryReport, type DeviceMemoryReport } from './tensor/memory.js';
+export {
+  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge,
+  neg, exp, log, sin, cos, tanh, sigmoid, relu, abs, sqrt, square, sign, clamp, where,
+} from './ops/elementwise.js';
+export { sum, mean, max, min, argmax, logsumexp } from './ops/reduce.js';
+export { matmul } from './ops/matmul.js';
+export {
+  reshape, flatten, squeeze, unsqueeze, transpose, permute, expand, slice, cat, stack,
+  gather, scatterAdd, indexSelect, indexAdd, oneHot, pad,
+} from './ops/movement.js';
+export * as nn from './nn/index.js';
+export * as cuda from './cuda.js';
+export * as backend from './backend/index.js';

@@ -1,0 +1,2 @@
+/** `mg.nn`: neural-network building blocks. */
+export * as functional from './functional.js';

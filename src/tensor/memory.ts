@@ -1,0 +1,55 @@
+/** Memory: scoped disposal (`tidy`) and the live-tensor report (`memory`). */
+import { addon } from '../backend/addon.js';
+import { closeScope, scopes } from './scope.js';
+import { Tensor } from './tensor.js';
+
+/**
+ * Runs `fn` and disposes every tensor created inside it, except those in its result (a tensor, or
+ * tensors inside arrays, plain objects or Maps) and those marked with `keep`. Scopes nest.
+ * `fn` must be synchronous (a Promise result is refused: it would outlive the scope).
+ */
+export function tidy<T>(fn: () => T): T {
+  scopes.push([]);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    closeScope(undefined, Tensor);
+    throw e;
+  }
+  if (result instanceof Promise) {
+    closeScope(undefined, Tensor);
+    throw new Error('tidy: the function must be synchronous (it returned a Promise)');
+  }
+  closeScope(result, Tensor);
+  return result;
+}
+
+/** Live native tensors and bytes for one device. */
+export interface DeviceMemoryReport {
+  /** Live native tensors (views included). */
+  tensors: number;
+  /** Bytes held by their buffers. */
+  bytes: number;
+  /** Highest `bytes` since start or the last `resetPeakMemory()`. */
+  peakBytes: number;
+}
+
+/** The memory report: totals and per device. */
+export interface MemoryReport {
+  tensors: number;
+  bytes: number;
+  cpu: DeviceMemoryReport;
+  cuda: DeviceMemoryReport;
+}
+
+/** Live tensors and bytes, in total and per device. */
+export function memory(): MemoryReport {
+  const m = addon.memory();
+  return { tensors: m.cpu.tensors + m.cuda.tensors, bytes: m.cpu.bytes + m.cuda.bytes, cpu: m.cpu, cuda: m.cuda };
+}
+
+/** Restarts the peak-bytes counters from the current usage. */
+export function resetPeakMemory(): void {
+  addon.resetPeakMemory();
+}

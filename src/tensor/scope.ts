@@ -1,0 +1,38 @@
+/**
+ * Memory scopes: `tidy(fn)` disposes every tensor created inside `fn` except those it returns.
+ * Tensors register with the innermost open scope when they are created.
+ */
+import type { Tensor } from './tensor.js';
+
+/** The open scopes, innermost last. Each holds the tensors created while it was innermost. */
+export const scopes: Tensor[][] = [];
+
+/** Anything `tidy` can return: tensors found in it (arrays, plain objects, Maps) are kept. */
+export type TensorContainer = unknown;
+
+function collect(x: unknown, keep: Set<Tensor>, seen: Set<unknown>, TensorClass: Function): void {
+  if (x === null || typeof x !== 'object' || seen.has(x)) return;
+  seen.add(x);
+  if (x instanceof TensorClass) {
+    keep.add(x as Tensor);
+    return;
+  }
+  if (Array.isArray(x)) for (const v of x) collect(v, keep, seen, TensorClass);
+  else if (x instanceof Map) for (const v of x.values()) collect(v, keep, seen, TensorClass);
+  else if (Object.getPrototypeOf(x) === Object.prototype) for (const v of Object.values(x)) collect(v, keep, seen, TensorClass);
+}
+
+/** Closes the innermost scope: disposes its tensors except those reachable from `result`. */
+export function closeScope(result: unknown, TensorClass: Function): void {
+  const mine = scopes.pop()!;
+  const keep = new Set<Tensor>();
+  collect(result, keep, new Set(), TensorClass);
+  const parent = scopes.length ? scopes[scopes.length - 1] : null;
+  for (const t of mine) {
+    if (keep.has(t) || t._kept) {
+      if (parent && !t._kept) parent.push(t);
+    } else {
+      t.dispose();
+    }
+  }
+}

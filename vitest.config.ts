@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    // Tests share one native addon per worker; forks isolate native state between files.
+    pool: 'forks',
+  },
+});
