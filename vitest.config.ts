@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     // Tests share one native addon per worker; forks isolate native state between files.
     pool: 'forks',
+    // test/tensor/memory.test.ts drives the garbage collector to test the finalizer backstop.
+    execArgv: ['--expose-gc'],
   },
 });

@@ -253,6 +253,14 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// externalMemory(): the external bytes V8 has been told about (by this addon and others).
+Napi::Value ExternalMemory(const Napi::CallbackInfo& info) {
+  report_external_memory(info.Env());
+  int64_t v = 0;
+  napi_adjust_external_memory(info.Env(), 0, &v);
+  return Napi::Number::New(info.Env(), double(v));
+}
+
 Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
   auto& m = mem_stats();
   for (int d = 0; d < kNumDevices; ++d) m.peak_bytes[d].store(m.bytes[d].load());
@@ -320,6 +328,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dispose", Napi::Function::New(env, Dispose));
   exports.Set("sharesStorage", Napi::Function::New(env, SharesStorage));
   exports.Set("memory", Napi::Function::New(env, Memory));
+  exports.Set("externalMemory", Napi::Function::New(env, ExternalMemory));
   exports.Set("resetPeakMemory", Napi::Function::New(env, ResetPeak));
   exports.Set("opNames", Napi::Function::New(env, OpNames));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));

@@ -26,6 +26,7 @@ export interface Addon {
   sharesStorage(a: NativeHandle, b: NativeHandle): boolean;
   memory(): { cpu: DeviceMemory; cuda: DeviceMemory };
   resetPeakMemory(): void;
+  externalMemory(): number;
   opNames(): string[];
   manualSeed(hi: number, lo: number): void;
   cpuInfo(): { isa: string; bestIsa: string; threads: number };

@@ -22,3 +22,8 @@ export function setNumThreads(n: number): number {
 export function sharesStorage(a: Tensor, b: Tensor): boolean {
   return addon.sharesStorage(a.handle('sharesStorage'), b.handle('sharesStorage'));
 }
+
+/** The external (native) bytes V8 currently accounts for, which drives garbage collection. */
+export function externalMemory(): number {
+  return addon.externalMemory();
+}

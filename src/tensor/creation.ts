@@ -98,18 +98,22 @@ export function tensor(data: number | NestedArray | ArrayLike<number> | ArrayBuf
 
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[], value: number, options: TensorOptions = {}): Tensor {
-  const o = opts('full', options);
-  checkShape('full', shape);
-  if (typeof value !== 'number') throw new Error(`full: value must be a number, got ${typeof value}`);
+  return filled('full', shape, value, options);
+}
+
+function filled(op: string, shape: readonly number[], value: number, options: TensorOptions): Tensor {
+  const o = opts(op, options);
+  checkShape(op, shape);
+  if (typeof value !== 'number') throw new Error(`${op}: value must be a number, got ${typeof value}`);
   const s = shape.slice();
   const at = header(o.dtype, o.device, s);
   A[at] = value;
   return finish(new Tensor(exec(Op.FILL), s, o.dtype, o.device), o.requiresGrad);
 }
 /** Zeros of `shape`. */
-export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor { return full(shape, 0, options); }
+export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor { return filled('zeros', shape, 0, options); }
 /** Ones of `shape`. */
-export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor { return full(shape, 1, options); }
+export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor { return filled('ones', shape, 1, options); }
 /** Zeros with `t`'s shape, dtype and device (unless overridden). */
 export function zerosLike(t: Tensor, options: TensorOptions = {}): Tensor { return full(t.shape, 0, { dtype: t.dtype, device: t.device, ...options }); }
 /** Ones with `t`'s shape, dtype and device (unless overridden). */
