@@ -25,6 +25,9 @@ export {
   reshape, flatten, squeeze, unsqueeze, transpose, permute, expand, slice, cat, stack,
   gather, scatterAdd, indexSelect, indexAdd, oneHot, pad,
 } from './ops/movement.js';
+export { conv2dInputGrad, conv2dWeightGrad } from './ops/conv.js';
+export { maxPool2dWithIndices, maxPool2dBackward, avgPool2dBackward } from './ops/pool.js';
+export { copy_ } from './ops/inplace.js';
 export * as nn from './nn/index.js';
 export * as cuda from './cuda.js';
 export * as backend from './backend/index.js';

@@ -12,6 +12,7 @@ import * as ew from '../ops/elementwise.js';
 import * as red from '../ops/reduce.js';
 import * as mm from '../ops/matmul.js';
 import * as mv from '../ops/movement.js';
+import { copy_ } from '../ops/inplace.js';
 
 /** Nested arrays of numbers, as `toArray()` returns them. */
 export type NestedArray = number | NestedArray[];
@@ -144,6 +145,11 @@ export class Tensor {
   /** Sets `requiresGrad` and returns this tensor, for chaining. */
   requiresGrad_(flag = true): this {
     this.requiresGrad = flag;
+    return this;
+  }
+  /** Overwrites this tensor's values with `src`'s, in place (for optimizers, under noGrad). */
+  copy_(src: Tensor): this {
+    copy_(this, src);
     return this;
   }
   /** A short description: `Tensor(float32 [2,3] cpu)` plus the values for small tensors. */

@@ -99,7 +99,7 @@ describe('memory', () => {
       acc.dispose();
       acc = next;
     }
-    expect(acc.toArray()[0]).toBe(1999);
+    expect((acc.toArray() as number[])[0]).toBe(1999);
     acc.dispose();
     expect(live()).toMatchObject({ tensors: before.tensors, bytes: before.bytes });
   });
