@@ -30,15 +30,12 @@ struct Instance {
   std::vector<Input> inputs;
 };
 
-struct Handle {
-  Tensor* t;
-};
-
-void finalize_handle(napi_env, void* data, void*) {
-  auto* h = static_cast<Handle*>(data);
-  release_tensor(h->t);
-  delete h;
-}
+// Note [Handles]: a tensor handle is an N-API external wrapping the Tensor* directly, created
+// without a native finalizer (a finalizer costs a weak persistent handle per tensor: about half of
+// a small op's time). Tensors are freed by an explicit dispose(): from Tensor.dispose(), from the
+// end of a tidy() scope, or from the TypeScript FinalizationRegistry backstop, which is registered
+// only for tensors that no scope will dispose (src/tensor/tensor.ts). TypeScript clears its
+// reference on dispose, so a handle is never used or disposed twice.
 
 bool throw_error(napi_env env, const char* msg) {
   napi_throw_error(env, nullptr, msg);
@@ -47,10 +44,8 @@ bool throw_error(napi_env env, const char* msg) {
 
 napi_value wrap(napi_env env, Tensor* t) {
   napi_value v;
-  auto* h = new Handle{t};
-  if (napi_create_external(env, h, finalize_handle, nullptr, &v) != napi_ok) {
+  if (napi_create_external(env, t, nullptr, nullptr, &v) != napi_ok) {
     release_tensor(t);
-    delete h;
     return nullptr;
   }
   return v;
@@ -58,13 +53,17 @@ napi_value wrap(napi_env env, Tensor* t) {
 
 Tensor* unwrap(napi_env env, napi_value v) {
   void* data = nullptr;
-  if (napi_get_value_external(env, v, &data) != napi_ok || !data) return nullptr;
-  return static_cast<Handle*>(data)->t;
+  if (napi_get_value_external(env, v, &data) != napi_ok) return nullptr;
+  return static_cast<Tensor*>(data);
 }
 
-void report_external_memory(napi_env env) {
-  int64_t d = take_external_delta();
-  if (d) {
+// V8 needs the external bytes to pace garbage collection, not to the byte: report in batches.
+int64_t g_unreported = 0;
+void report_external_memory(napi_env env, bool flush = false) {
+  g_unreported += take_external_delta();
+  if (g_unreported > (int64_t(1) << 16) || g_unreported < -(int64_t(1) << 16) || (flush && g_unreported)) {
+    int64_t d = g_unreported;
+    g_unreported = 0;
     int64_t ignored;
     napi_adjust_external_memory(env, d, &ignored);
   }
@@ -221,15 +220,18 @@ Napi::Value ToBuffer(const Napi::CallbackInfo& info) {
   return buf;
 }
 
-Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  if (info.Length() < 1 || !info[0].IsExternal()) return info.Env().Undefined();
-  auto* h = static_cast<Handle*>(info[0].As<Napi::External<void>>().Data());
-  if (h && h->t) {
-    release_tensor(h->t);
-    h->t = nullptr;
-    report_external_memory(info.Env());
+// dispose(handle): frees the tensor (see Note [Handles]; the caller guarantees a single call).
+napi_value Dispose(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  napi_get_cb_info(env, info, &argc, &arg, nullptr, nullptr);
+  if (argc == 1) {
+    if (Tensor* t = unwrap(env, arg)) {
+      release_tensor(t);
+      report_external_memory(env);
+    }
   }
-  return info.Env().Undefined();
+  return nullptr;
 }
 
 // sharesStorage(a, b): whether two handles view the same buffer (tests of reshape views use it).
@@ -255,7 +257,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
 
 // externalMemory(): the external bytes V8 has been told about (by this addon and others).
 Napi::Value ExternalMemory(const Napi::CallbackInfo& info) {
-  report_external_memory(info.Env());
+  report_external_memory(info.Env(), true);
   int64_t v = 0;
   napi_adjust_external_memory(info.Env(), 0, &v);
   return Napi::Number::New(info.Env(), double(v));
@@ -325,7 +327,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init_));
   exports.Set("fromBuffer", Napi::Function::New(env, FromBuffer));
   exports.Set("toBuffer", Napi::Function::New(env, ToBuffer));
-  exports.Set("dispose", Napi::Function::New(env, Dispose));
+  napi_value dispose_fn;
+  napi_create_function(env, "dispose", NAPI_AUTO_LENGTH, Dispose, nullptr, &dispose_fn);
+  exports.Set("dispose", Napi::Value(env, dispose_fn));
   exports.Set("sharesStorage", Napi::Function::New(env, SharesStorage));
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("externalMemory", Napi::Function::New(env, ExternalMemory));

@@ -1,7 +1,7 @@
 /** Memory: scoped disposal (`tidy`) and the live-tensor report (`memory`). */
 import { addon } from '../backend/addon.js';
 import { closeScope, scopes } from './scope.js';
-import { Tensor } from './tensor.js';
+import { Tensor, track } from './tensor.js';
 
 /**
  * Runs `fn` and disposes every tensor created inside it, except those in its result (a tensor, or
@@ -14,14 +14,14 @@ export function tidy<T>(fn: () => T): T {
   try {
     result = fn();
   } catch (e) {
-    closeScope(undefined, Tensor);
+    closeScope(undefined, Tensor, track);
     throw e;
   }
   if (result instanceof Promise) {
-    closeScope(undefined, Tensor);
+    closeScope(undefined, Tensor, track);
     throw new Error('tidy: the function must be synchronous (it returned a Promise)');
   }
-  closeScope(result, Tensor);
+  closeScope(result, Tensor, track);
   return result;
 }
 

@@ -22,8 +22,11 @@ function collect(x: unknown, keep: Set<Tensor>, seen: Set<unknown>, TensorClass:
   else if (Object.getPrototypeOf(x) === Object.prototype) for (const v of Object.values(x)) collect(v, keep, seen, TensorClass);
 }
 
-/** Closes the innermost scope: disposes its tensors except those reachable from `result`. */
-export function closeScope(result: unknown, TensorClass: Function): void {
+/**
+ * Closes the innermost scope: disposes its tensors except those reachable from `result`, which
+ * move to the parent scope, or, at the outermost scope, come under the garbage-collection backstop.
+ */
+export function closeScope(result: unknown, TensorClass: Function, track: (t: Tensor) => void): void {
   const mine = scopes.pop()!;
   const keep = new Set<Tensor>();
   collect(result, keep, new Set(), TensorClass);
@@ -31,6 +34,7 @@ export function closeScope(result: unknown, TensorClass: Function): void {
   for (const t of mine) {
     if (keep.has(t) || t._kept) {
       if (parent && !t._kept) parent.push(t);
+      else track(t);
     } else {
       t.dispose();
     }

@@ -14,6 +14,27 @@ import * as mm from '../ops/matmul.js';
 import * as mv from '../ops/movement.js';
 import { copy_ } from '../ops/inplace.js';
 
+/**
+ * The garbage-collection backstop (Note [Handles] in native/core/binding.cc): frees the native
+ * buffer of a tensor that became unreachable without being disposed. Registration costs about as
+ * much as a small op, so tensors created inside a `tidy` scope are registered only if they
+ * outlive it (see `track`); the scope disposes the rest.
+ */
+const backstop = new FinalizationRegistry<{ h: NativeHandle | null }>((cell) => {
+  if (cell.h !== null) {
+    addon.dispose(cell.h);
+    cell.h = null;
+  }
+});
+
+/** @internal Puts `t` under the garbage-collection backstop (once). */
+export function track(t: Tensor): void {
+  if (t._cell === null && t._h !== null) {
+    t._cell = { h: t._h };
+    backstop.register(t, t._cell);
+  }
+}
+
 /** Nested arrays of numbers, as `toArray()` returns them. */
 export type NestedArray = number | NestedArray[];
 
@@ -37,6 +58,8 @@ export class Tensor {
   _node: unknown = null;
   /** @internal Exempt from the enclosing `tidy` scope (see {@link keep}). */
   _kept = false;
+  /** @internal This tensor's entry in the garbage-collection backstop, if registered. */
+  _cell: { h: NativeHandle | null } | null = null;
 
   /** @internal Tensors are made by ops and creation functions, not by `new`. */
   constructor(h: NativeHandle, shape: readonly number[], dtype: DType, device: Device) {
@@ -45,6 +68,7 @@ export class Tensor {
     this.dtype = dtype;
     this.device = device;
     if (scopes.length !== 0) scopes[scopes.length - 1].push(this);
+    else track(this);
   }
 
   /** Number of dimensions. */
@@ -76,6 +100,7 @@ export class Tensor {
     if (this._h !== null) {
       addon.dispose(this._h);
       this._h = null;
+      if (this._cell !== null) this._cell.h = null;
     }
   }
   /** `using t = ...` disposes `t` at the end of the block. */
@@ -217,6 +242,7 @@ export class Tensor {
 /** Keeps `t` alive past the end of the enclosing `tidy` scopes. Returns `t`. */
 export function keep<T extends Tensor>(t: T): T {
   t._kept = true;
+  track(t);
   return t;
 }
 
