@@ -128,11 +128,11 @@ void unary_kernel(ExecArgs& a) {
   p.dtype = x.dtype;
   if constexpr (OP == EwOp::Clamp) {
     double lo = a.attrs[0], hi = a.attrs[1];
-    if (std::isnan(lo) || std::isnan(hi) || lo > hi) throw Error("clamp: bad bounds");
+    if (std::isnan(lo) || std::isnan(hi) || lo > hi) throw Error(name_of(a) + ": bad bounds");
     if (x.dtype == DType::I32) {  // the int32 values inside [lo, hi]
       lo = std::max(std::ceil(lo), -2147483648.0);
       hi = std::min(std::floor(hi), 2147483647.0);
-      if (lo > hi) throw Error("clamp: no int32 value lies between the bounds");
+      if (lo > hi) throw Error(name_of(a) + ": no int32 value lies between the bounds");
     }
     p.lo = lo;
     p.hi = hi;
@@ -157,7 +157,7 @@ void binary_kernel(ExecArgs& a) {
     throw Error(name_of(a) + ": operand dtypes " + dtype_name(ia.t->dtype) + " and " + dtype_name(ib.t->dtype) + " differ");
   const DType odt = cmp ? DType::I32 : dt;
   if (a.out_dtype != odt) throw Error(name_of(a) + ": output dtype " + dtype_name(a.out_dtype) + " does not fit inputs of " + dtype_name(dt));
-  if (OP == EwOp::Div && dt == DType::I32) throw Error("div: int32 operands are not supported (convert to a float dtype)");
+  if (OP == EwOp::Div && dt == DType::I32) throw Error(name_of(a) + ": int32 operands are not supported (convert to a float dtype)");
 
   EwPlan p;
   p.op = OP;
@@ -182,7 +182,7 @@ void binary_kernel(ExecArgs& a) {
       const int32_t* e = static_cast<const int32_t*>(p.in[1]);
       const int64_t ne = ib.t ? ib.t->numel() : 1;
       for (int64_t i = 0; i < ne; ++i)
-        if (e[i] < 0) throw Error("pow: int32 tensors cannot be raised to a negative int32 power");
+        if (e[i] < 0) throw Error(name_of(a) + ": int32 tensors cannot be raised to a negative int32 power");
     }
   }
   Tensor* o = a.alloc_out(odt, out);
@@ -192,9 +192,9 @@ void binary_kernel(ExecArgs& a) {
 
 // WHERE(cond int32, a, b): a and b tensors of the output dtype or JS numbers.
 void where_kernel(ExecArgs& a) {
-  if (a.nin != 3) throw Error("where: expected 3 inputs");
+  if (a.nin != 3) throw Error(name_of(a) + ": expected 3 inputs");
   Tensor& c = a.tensor(0);
-  if (c.dtype != DType::I32) throw Error(std::string("where: condition must be int32, got ") + dtype_name(c.dtype));
+  if (c.dtype != DType::I32) throw Error(name_of(a) + std::string(": condition must be int32, got ") + dtype_name(c.dtype));
   const DType dt = a.out_dtype;
   const Tensor* ts[3] = {&c, a.in[1].t, a.in[2].t};
   double slots[2];
@@ -205,12 +205,12 @@ void where_kernel(ExecArgs& a) {
   for (int k = 1; k < 3; ++k) {
     const Input& in = a.in[k];
     if (in.t) {
-      if (in.t->dtype != dt) throw Error(std::string("where: value dtype ") + dtype_name(in.t->dtype) + " differs from the output dtype " + dtype_name(dt));
+      if (in.t->dtype != dt) throw Error(name_of(a) + ": value dtype " + dtype_name(in.t->dtype) + " differs from the output dtype " + dtype_name(dt));
       p.in[k] = in.t->raw();
     } else if (in.has_scalar) {
       p.in[k] = scalar_ptr(a, in.scalar, dt, &slots[k - 1]);
     } else {
-      throw Error("where: input " + std::to_string(k) + " is missing");
+      throw Error(name_of(a) + ": input " + std::to_string(k) + " is missing");
     }
   }
   plan_broadcast(a, p, 3, ts);

@@ -315,7 +315,7 @@ void reduce_kernel(ExecArgs& a) {
   for (int d = 0; d < s.ndim; ++d) (red[d] ? R : kept) *= s.d[d];
   if (a.out_shape.numel() != kept)
     throw Error(std::string(nm) + ": output shape " + a.out_shape.str() + " does not hold the kept dims of " + s.str());
-  if (a.op == Op::ARGMAX && naxes != 1 && naxes != s.ndim) throw Error("argmax: reduces one axis or all of them");
+  if (a.op == Op::ARGMAX && naxes != 1 && naxes != s.ndim) throw Error(std::string(nm) + ": reduces one axis or all of them");
   if (R == 0 && kept > 0 && (a.op == Op::MAX || a.op == Op::MIN || a.op == Op::ARGMAX))
     throw Error(std::string(nm) + ": cannot reduce over zero elements (shape " + s.str() + ")");
   Tensor* o = a.alloc_out();
