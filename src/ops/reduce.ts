@@ -1,17 +1,84 @@
-/** Reductions over any set of axes, with keepdim. */
+/**
+ * Reductions over any set of axes, with keepdim.
+ *
+ * `axis` may be a number, an array of numbers (negative values count from the end), or omitted
+ * for all axes. An empty array `[]` reduces no axes (JAX semantics): the result holds the input's
+ * values unchanged, as a new tensor (mean/logsumexp still change an int32 dtype to float32). A 0-d
+ * tensor reduced over all axes gives a 0-d result. Reducing over a size-0 axis gives 0 for sum, NaN
+ * for mean and -Infinity for logsumexp (like PyTorch); max, min and argmax throw.
+ */
+import { A, exec, header, reserve } from '../backend/exec.js';
+import { Op, type OpCode } from '../backend/opcodes.js';
+import type { DType } from '../tensor/dtype.js';
+import { fmt, normAxes } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
-const todo = (name: string): never => { throw new Error(`${name}: not implemented yet`); };
+type ReduceKind = 'same' | 'float' | 'index';
 
-/** Sum over `axis` (all axes when omitted). */
-export function sum(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor { return todo('sum'); }
-/** Mean over `axis` (all axes when omitted). */
-export function mean(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor { return todo('mean'); }
+/** Shared body: validates, computes the output shape and dtype, and calls the kernel. */
+function reduce(op: OpCode, name: string, x: Tensor, axis: number | readonly number[] | undefined, keepdim: boolean, kind: ReduceKind, needsElements: boolean): Tensor {
+  if (!(x instanceof Tensor)) throw new Error(`${name}: expected a tensor, got ${String(x)}`);
+  if (axis !== undefined && typeof axis !== 'number' && !Array.isArray(axis)) {
+    throw new Error(`${name}: axis must be a number or an array of numbers, got ${String(axis)}`);
+  }
+  if (typeof keepdim !== 'boolean') throw new Error(`${name}: keepdim must be a boolean, got ${String(keepdim)}`);
+  const shape = x.shape;
+  const nd = shape.length;
+  // A 0-d tensor has no axes: axis 0 / -1 (checked by normAxes) and "all" both reduce nothing.
+  const axes = nd === 0 ? (normAxes(name, axis, nd), []) : normAxes(name, axis, nd);
+  const isReduced = new Array<boolean>(nd).fill(false);
+  for (const a of axes) isReduced[a] = true;
+  const out: number[] = [];
+  let kept = 1;
+  for (let d = 0; d < nd; d++) {
+    if (!isReduced[d]) {
+      out.push(shape[d]);
+      kept *= shape[d];
+    } else if (keepdim) {
+      out.push(1);
+    }
+  }
+  if (needsElements && kept > 0) {
+    for (const a of axes) {
+      if (shape[a] === 0) throw new Error(`${name}: cannot reduce over axis ${a} of size 0 (shape ${fmt(shape)})`);
+    }
+  }
+  const dt: DType = kind === 'index' ? 'int32' : kind === 'float' && x.dtype === 'int32' ? 'float32' : x.dtype;
+  const at = header(dt, x.device, out);
+  reserve(name, at, axes.length + 1);
+  A[at] = axes.length;
+  for (let i = 0; i < axes.length; i++) A[at + 1 + i] = axes[i];
+  return new Tensor(exec(op, x.handle(name)), out, dt, x.device);
+}
+
+/** Sum over `axis` (all axes when omitted); int32 stays int32 (wrapping on overflow). */
+export function sum(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
+  return reduce(Op.SUM, 'sum', x, axis, keepdim, 'same', false);
+}
+/** Mean over `axis` (all axes when omitted); int32 input gives float32, a size-0 axis gives NaN. */
+export function mean(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
+  return reduce(Op.MEAN, 'mean', x, axis, keepdim, 'float', false);
+}
 /** Maximum over `axis` (all axes when omitted); NaN propagates. */
-export function max(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor { return todo('max'); }
+export function max(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
+  return reduce(Op.MAX, 'max', x, axis, keepdim, 'same', true);
+}
 /** Minimum over `axis` (all axes when omitted); NaN propagates. */
-export function min(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor { return todo('min'); }
-/** Index (int32) of the first maximum along `axis` (of the flattened tensor when omitted). */
-export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor { return todo('argmax'); }
-/** `log(sum(exp(x)))` over `axis`, computed stably. */
-export function logsumexp(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor { return todo('logsumexp'); }
+export function min(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
+  return reduce(Op.MIN, 'min', x, axis, keepdim, 'same', true);
+}
+/**
+ * Index (int32) of the first maximum along `axis` (of the flattened tensor when omitted); NaN
+ * counts as the maximum, as in PyTorch.
+ */
+export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor {
+  if (axis !== undefined && typeof axis !== 'number') throw new Error(`argmax: axis must be a number, got ${String(axis)}`);
+  return reduce(Op.ARGMAX, 'argmax', x, axis, keepdim, 'index', true);
+}
+/**
+ * `log(sum(exp(x)))` over `axis`, computed stably (the maximum is factored out): all -Infinity
+ * gives -Infinity, any +Infinity gives +Infinity. int32 input gives float32.
+ */
+export function logsumexp(x: Tensor, axis?: number | readonly number[], keepdim = false): Tensor {
+  return reduce(Op.LOGSUMEXP, 'logsumexp', x, axis, keepdim, 'float', false);
+}
