@@ -60,8 +60,8 @@ function view(x: Tensor, shape: readonly number[]): Tensor {
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   checkTensor('flatten', x);
   if (x.ndim === 0) {
-    normAxis('flatten', startDim, 0);
-    normAxis('flatten', endDim, 0);
+    normAxis('flatten', startDim, 1); // 0 and -1 both name the single (virtual) dim
+    normAxis('flatten', endDim, 1);
     return view(x, [1]);
   }
   const s = normAxis('flatten', startDim, x.ndim);
