@@ -96,6 +96,31 @@ struct Odometer {
 };
 
 /**
+ * dst[j * tB + i] = src[i * isi + j] over the tile [i0, i1) x [j0, j1), in 8x8 blocks: a block
+ * reads 8 source rows and writes 8 destination rows, so it stays within L1 even when both strides
+ * are multiples of 4 KiB (where a 32-row sweep would evict itself: the lines share a cache set).
+ */
+template <class T>
+void transpose_tile(T* dst, const T* src, int64_t i0, int64_t i1, int64_t j0, int64_t j1, int64_t isi, int64_t tB) {
+  constexpr int64_t kB = 8;
+  for (int64_t jb = j0; jb < j1; jb += kB) {
+    for (int64_t ib = i0; ib < i1; ib += kB) {
+      if (jb + kB <= j1 && ib + kB <= i1) {
+        T buf[kB][kB];
+        for (int64_t i = 0; i < kB; ++i)
+          for (int64_t j = 0; j < kB; ++j) buf[j][i] = src[(ib + i) * isi + jb + j];
+        for (int64_t j = 0; j < kB; ++j)
+          for (int64_t i = 0; i < kB; ++i) dst[(jb + j) * tB + ib + i] = buf[j][i];
+      } else {
+        const int64_t je = std::min(j1, jb + kB), ie = std::min(i1, ib + kB);
+        for (int64_t j = jb; j < je; ++j)
+          for (int64_t i = ib; i < ie; ++i) dst[j * tB + i] = src[i * isi + j];
+      }
+    }
+  }
+}
+
+/**
  * Copies the n-d block `shape` from `in` (strides `is`, in elements; 0 broadcasts) to `out`
  * (strides `os`). Dims are collapsed first, so most calls become a few long memcpy runs.
  * When the innermost source stride is neither 0 nor 1 and another dim reads contiguously, the
@@ -154,11 +179,7 @@ void strided_copy(T* out, const T* in, int n, const int64_t* shape, const int64_
         T* dst = out + o.off[1];
         const int64_t i0 = ib * kTile, i1 = std::min(A, i0 + kTile);
         const int64_t j0 = jb * kTile, j1 = std::min(B, j0 + kTile);
-        for (int64_t j = j0; j < j1; ++j) {
-          T* drow = dst + j * tB;
-          const T* scol = src + j;
-          for (int64_t i = i0; i < i1; ++i) drow[i] = scol[i * isi];
-        }
+        transpose_tile(dst, src, i0, i1, j0, j1, isi, tB);
       }
     });
     return;

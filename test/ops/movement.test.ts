@@ -239,12 +239,13 @@ describe('slice', () => {
     const s5 = [2, 3, 4, 2, 5];
     const r5 = randomTensor(s5, 'float64', 22);
     same(r5.t.slice(-1, -4, undefined, 2), [2, 3, 4, 2, 2], 'float64', build([2, 3, 4, 2, 2], (o) => read(r5.v, s5, [o[0], o[1], o[2], o[3], 1 + 2 * o[4]])));
-    const big = [300, 301];
+    const big = [700, 301];
     const { t, v } = randomTensor(big, 'float32', 23);
     for (const n of [1, 3]) {
       mg.backend.setNumThreads(n);
-      same(mg.slice(t, 1, 1, undefined, 3), [300, 100], 'float32', build([300, 100], (o) => read(v, big, [o[0], 1 + 3 * o[1]])));
-      same(mg.slice(t, 0, 10, -10), [280, 301], 'float32', build([280, 301], (o) => read(v, big, [o[0] + 10, o[1]])));
+      same(mg.slice(t, 1, 1, undefined, 3), [700, 100], 'float32', build([700, 100], (o) => read(v, big, [o[0], 1 + 3 * o[1]])));
+      same(mg.slice(t, 1, 5, -5), [700, 291], 'float32', build([700, 291], (o) => read(v, big, [o[0], o[1] + 5])));
+      same(mg.slice(t, 0, 10, -10), [680, 301], 'float32', build([680, 301], (o) => read(v, big, [o[0] + 10, o[1]])));
     }
   });
 });
@@ -350,13 +351,13 @@ describe('gather / scatterAdd', () => {
   });
 
   test('large gather across thread counts', () => {
-    const xs = [200, 300];
+    const xs = [256, 300];
     const { t, v } = randomTensor(xs, 'float32', 52);
-    const ix = randIndex([200, 250], 300, 53);
-    const exp = build([200, 250], (o) => read(v, xs, [o[0], read(ix.v, [200, 250], o)]));
+    const ix = randIndex([256, 280], 300, 53);
+    const exp = build([256, 280], (o) => read(v, xs, [o[0], read(ix.v, [256, 280], o)]));
     for (const n of [1, 3]) {
       mg.backend.setNumThreads(n);
-      same(mg.gather(t, 1, ix.t), [200, 250], 'float32', exp);
+      same(mg.gather(t, 1, ix.t), [256, 280], 'float32', exp);
     }
   });
 
@@ -488,6 +489,10 @@ describe('oneHot', () => {
     }
     same(mg.oneHot(i32([1], []), 3), [3], 'float32', [0, 1, 0]);
     same(mg.oneHot(i32([]), 3), [0, 3], 'float32', []);
+    const r = prng(110);
+    const many = Array.from({ length: 20000 }, () => Math.floor(r() * 10));
+    mg.backend.setNumThreads(3);
+    same(mg.oneHot(i32(many), 10, { dtype: 'int32' }), [20000, 10], 'int32', build([20000, 10], (o) => (many[o[0]] === o[1] ? 1 : 0)));
   });
 });
 
@@ -532,8 +537,8 @@ describe('pad', () => {
   });
 
   test('large pad across thread counts', () => {
-    const { t, v } = randomTensor([250, 260], 'float32', 101);
-    const r = refPad(v, [250, 260], [3, 5, 2, 1], 0.5);
+    const { t, v } = randomTensor([300, 260], 'float32', 101);
+    const r = refPad(v, [300, 260], [3, 5, 2, 1], 0.5);
     for (const n of [1, 3]) {
       mg.backend.setNumThreads(n);
       same(t.pad([3, 5, 2, 1], 0.5), r.shape, 'float32', r.v);
