@@ -211,7 +211,9 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   shape[ax] = total;
   const at = header(dtype, t0.device, shape);
   A[at] = ax;
-  return new Tensor(exec(Op.CAT, ...ins.map((t) => t.handle('cat'))), shape, dtype, t0.device);
+  const out = new Tensor(exec(Op.CAT, ...ins.map((t) => t.handle('cat'))), shape, dtype, t0.device);
+  ins.forEach((t, i) => t !== tensors[i] && t.dispose()); // free promotion temporaries now
+  return out;
 }
 
 /**
