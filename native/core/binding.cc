@@ -3,6 +3,7 @@
 // Float64Array shared with TypeScript instead of converting JS arrays on every call.
 #include <napi.h>
 
+#include <cctype>
 #include <cstring>
 #include <vector>
 
@@ -78,6 +79,19 @@ Shape read_shape(const double* a, int* consumed) {
   return s;
 }
 
+// Whether `msg` already starts with the op's name, as TypeScript spells it ("scatterAdd: ...")
+// or as ops.def does ("SCATTER_ADD: ..."): case and underscores are ignored.
+bool names_op(const std::string& msg, const char* op) {
+  size_t i = 0;
+  for (const char* p = op; *p; ++p) {
+    if (*p == '_') continue;
+    while (i < msg.size() && msg[i] == '_') ++i;
+    if (i >= msg.size() || std::tolower(static_cast<unsigned char>(msg[i])) != std::tolower(static_cast<unsigned char>(*p))) return false;
+    ++i;
+  }
+  return i < msg.size() && (msg[i] == ':' || msg[i] == ' ');
+}
+
 // exec(op, ...inputs) -> handle | handle[]
 napi_value Exec(napi_env env, napi_callback_info info) {
   constexpr size_t kStackArgs = 8;
@@ -133,7 +147,7 @@ napi_value Exec(napi_env env, napi_callback_info info) {
     for (int i = 0; i < a.nout; ++i) release_tensor(a.out[i]);
     report_external_memory(env);
     std::string msg = e.what();
-    if (msg.rfind(op_name(a.op), 0) != 0) msg = std::string(op_name(a.op)) + ": " + msg;
+    if (!names_op(msg, op_name(a.op))) msg = std::string(op_name(a.op)) + ": " + msg;
     return throw_error(env, msg.c_str()), nullptr;
   }
   report_external_memory(env);
@@ -252,6 +266,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
     o.Set("peakBytes", double(m.peak_bytes[d].load()));
     out.Set(device_name(Device(d)), o);
   }
+  out.Get("cpu").As<Napi::Object>().Set("cachedBytes", double(cpu_cached_bytes()));
   return out;
 }
 
@@ -261,6 +276,11 @@ Napi::Value ExternalMemory(const Napi::CallbackInfo& info) {
   int64_t v = 0;
   napi_adjust_external_memory(info.Env(), 0, &v);
   return Napi::Number::New(info.Env(), double(v));
+}
+
+Napi::Value ReleaseCache(const Napi::CallbackInfo& info) {
+  release_cpu_cache();
+  return info.Env().Undefined();
 }
 
 Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
@@ -334,6 +354,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New(env, Memory));
   exports.Set("externalMemory", Napi::Function::New(env, ExternalMemory));
   exports.Set("resetPeakMemory", Napi::Function::New(env, ResetPeak));
+  exports.Set("releaseCache", Napi::Function::New(env, ReleaseCache));
   exports.Set("opNames", Napi::Function::New(env, OpNames));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed));
   exports.Set("cpuInfo", Napi::Function::New(env, CpuInfo));

@@ -43,7 +43,8 @@ struct Shape {
 
 struct Storage {
   void* data = nullptr;
-  size_t bytes = 0;
+  size_t bytes = 0;     // what the tensor uses
+  size_t capacity = 0;  // what was allocated (a size class, see Note [CPU buffer cache])
   Device device = Device::CPU;
   std::atomic<int32_t> refs{1};
 };
@@ -73,6 +74,10 @@ struct MemStats {
   std::atomic<int64_t> peak_bytes[kNumDevices];
 };
 MemStats& mem_stats();
+/** Bytes held in the CPU buffer cache (free, ready for reuse). */
+size_t cpu_cached_bytes();
+/** Returns the CPU buffer cache to the system. */
+void release_cpu_cache();
 /** Bytes allocated minus bytes freed on this thread since the last call (for V8's accounting). */
 int64_t take_external_delta();
 

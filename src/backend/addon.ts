@@ -24,7 +24,8 @@ export interface Addon {
   toBuffer(h: NativeHandle): ArrayBuffer;
   dispose(h: NativeHandle): void;
   sharesStorage(a: NativeHandle, b: NativeHandle): boolean;
-  memory(): { cpu: DeviceMemory; cuda: DeviceMemory };
+  memory(): { cpu: DeviceMemory & { cachedBytes: number }; cuda: DeviceMemory };
+  releaseCache(): void;
   resetPeakMemory(): void;
   externalMemory(): number;
   opNames(): string[];

@@ -39,7 +39,8 @@ export interface DeviceMemoryReport {
 export interface MemoryReport {
   tensors: number;
   bytes: number;
-  cpu: DeviceMemoryReport;
+  /** `cachedBytes`: freed large buffers kept for reuse (not counted in `bytes`). */
+  cpu: DeviceMemoryReport & { cachedBytes: number };
   cuda: DeviceMemoryReport;
 }
 
@@ -52,4 +53,9 @@ export function memory(): MemoryReport {
 /** Restarts the peak-bytes counters from the current usage. */
 export function resetPeakMemory(): void {
   addon.resetPeakMemory();
+}
+
+/** Returns the CPU buffer cache (freed large buffers kept for reuse) to the system. */
+export function releaseCachedMemory(): void {
+  addon.releaseCache();
 }

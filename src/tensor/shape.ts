@@ -38,10 +38,12 @@ export function broadcastShapes(op: string, ...shapes: (readonly number[])[]): n
 
 /** Normalises a possibly negative axis into [0, ndim); throws naming the op otherwise. */
 export function normAxis(op: string, axis: number, ndim: number): number {
-  if (!Number.isInteger(axis) || axis < -ndim || axis >= Math.max(ndim, 1) || (ndim === 0 && axis !== 0 && axis !== -1)) {
+  // A 0-d tensor accepts axis 0 and -1, as NumPy and PyTorch do for reductions.
+  const n = Math.max(ndim, 1);
+  if (!Number.isInteger(axis) || axis < -n || axis >= n) {
     throw new Error(`${op}: axis ${axis} is out of range for a tensor of rank ${ndim}`);
   }
-  return axis < 0 ? axis + Math.max(ndim, 1) : axis;
+  return axis < 0 ? axis + n : axis;
 }
 
 /** Sorted unique axes; `undefined` means all of them. */
