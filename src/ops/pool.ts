@@ -58,6 +58,7 @@ function geometry(op: string, xs: readonly number[], kernelSize: number | [numbe
   return { k, s, p, d, ceil, out };
 }
 
+/** The 4-D view of a 3-D tensor; call it before writing the header (reshape writes A too). */
 function to4(x: Tensor): Tensor {
   return x.ndim === 3 ? x.reshape([1, ...x.shape]) : x;
 }
@@ -88,8 +89,9 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: number | [number, nu
   const g = geometry(op, x.shape, kernelSize, opts, true);
   const shape = outShape(x.shape, g);
   const s4 = x.ndim === 3 ? [1, ...shape] : shape;
+  const x4 = to4(x); // before the header: reshape writes A too
   maxAttrs(op, header(x.dtype, x.device, s4), g);
-  const [hv, hi] = execMulti(Op.MAXPOOL2D, to4(x).handle(op));
+  const [hv, hi] = execMulti(Op.MAXPOOL2D, x4.handle(op));
   const v = new Tensor(hv, s4, x.dtype, x.device);
   const i = new Tensor(hi, s4, 'int32', x.device);
   return x.ndim === 3 ? [v.reshape(shape), i.reshape(shape)] : [v, i];
@@ -119,8 +121,10 @@ export function maxPool2dBackward(gradOut: Tensor, indices: Tensor, inputShape: 
     throw new Error(`${op}: gradOut ${fmt(gradOut.shape)} does not match input shape ${fmt(inputShape)}`);
   }
   const xs = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
+  const g4 = to4(gradOut);
+  const i4 = to4(indices);
   header(gradOut.dtype, gradOut.device, xs);
-  const dx = new Tensor(exec(Op.MAXPOOL2D_BACKWARD, to4(gradOut).handle(op), to4(indices).handle(op)), xs, gradOut.dtype, gradOut.device);
+  const dx = new Tensor(exec(Op.MAXPOOL2D_BACKWARD, g4.handle(op), i4.handle(op)), xs, gradOut.dtype, gradOut.device);
   return inputShape.length === 3 ? dx.reshape(inputShape) : dx;
 }
 
@@ -135,8 +139,9 @@ export function avgPool2d(x: Tensor, kernelSize: number | [number, number], opts
   const g = geometry(op, x.shape, kernelSize, opts, false);
   const shape = outShape(x.shape, g);
   const s4 = x.ndim === 3 ? [1, ...shape] : shape;
+  const x4 = to4(x);
   avgAttrs(op, header(x.dtype, x.device, s4), g, opts);
-  const y = new Tensor(exec(Op.AVGPOOL2D, to4(x).handle(op)), s4, x.dtype, x.device);
+  const y = new Tensor(exec(Op.AVGPOOL2D, x4.handle(op)), s4, x.dtype, x.device);
   return x.ndim === 3 ? y.reshape(shape) : y;
 }
 
@@ -151,7 +156,8 @@ export function avgPool2dBackward(gradOut: Tensor, inputShape: readonly number[]
     throw new Error(`${op}: gradOut ${fmt(gradOut.shape)} should be ${fmt(expected)} for input ${fmt(inputShape)}`);
   }
   const xs = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
+  const g4 = to4(gradOut);
   avgAttrs(op, header(gradOut.dtype, gradOut.device, xs), g, opts);
-  const dx = new Tensor(exec(Op.AVGPOOL2D_BACKWARD, to4(gradOut).handle(op)), xs, gradOut.dtype, gradOut.device);
+  const dx = new Tensor(exec(Op.AVGPOOL2D_BACKWARD, g4.handle(op)), xs, gradOut.dtype, gradOut.device);
   return inputShape.length === 3 ? dx.reshape(inputShape) : dx;
 }
