@@ -1,7 +1,8 @@
 // CPU kernels for 2-D convolution (NCHW, weight [O, C/groups, kh, kw]) and its two gradients.
-// Each image and group is one GEMM on an im2col buffer (skipped for 1x1/stride-1/no-pad kernels).
-// Images are split over the pool; each parallel range owns one column buffer sized once per call,
-// and the GEMMs inside run single-threaded (nested parallel regions run inline).
+// Each image (or, for small output maps, a few images) and group is one GEMM on an im2col buffer,
+// skipped for 1x1/stride-1/no-pad kernels. Images are split over the pool; each parallel range
+// owns one column buffer sized once per call, and the GEMMs inside run single-threaded (nested
+// parallel regions run inline).
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -66,10 +67,11 @@ Shape shape4(int64_t a, int64_t b, int64_t c, int64_t d) {
   return s;
 }
 
-// col[(c*kh + i)*kw + j][oh*Wo + ow] = x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw] (0 outside).
+// col[(c*kh + i)*kw + j][oh*Wo + ow] = x[c][oh*sh - ph + i*dh][ow*sw - pw + j*dw] (0 outside);
+// `ld` is the row stride of col (larger than Ho*Wo when several images share one GEMM).
 template <class T>
-void im2col(const ConvGeom& g, const T* x, T* col) {
-  const int64_t HWo = g.HWo();
+void im2col(const ConvGeom& g, const T* x, T* col, int64_t ld) {
+  const int64_t HWo = ld;
   for (int64_t c = 0; c < g.Cg; ++c) {
     const T* xc = x + c * g.HWi();
     for (int64_t i = 0; i < g.kh; ++i) {
@@ -104,8 +106,8 @@ void im2col(const ConvGeom& g, const T* x, T* col) {
 
 // The adjoint of im2col: dx[c][ih][iw] += col[...] (dx must be zeroed by the caller).
 template <class T>
-void col2im(const ConvGeom& g, const T* col, T* dx) {
-  const int64_t HWo = g.HWo();
+void col2im(const ConvGeom& g, const T* col, T* dx, int64_t ld) {
+  const int64_t HWo = ld;
   for (int64_t c = 0; c < g.Cg; ++c) {
     T* xc = dx + c * g.HWi();
     for (int64_t i = 0; i < g.kh; ++i) {
@@ -128,6 +130,17 @@ void col2im(const ConvGeom& g, const T* col, T* dx) {
   }
 }
 
+// Small output maps make thin GEMMs (Ho*Wo = 9 for a 3x3 map), so several images share one GEMM:
+// their columns sit side by side in one buffer of row stride nb*Ho*Wo.
+constexpr int64_t kMinCols = 256;
+
+int64_t images_per_gemm(const ConvGeom& g) {
+  if (g.HWo() >= kMinCols) return 1;
+  const int64_t want = (kMinCols + g.HWo() - 1) / g.HWo();
+  const int64_t per_thread = (g.N + num_threads() - 1) / std::max(1, num_threads());
+  return std::max<int64_t>(1, std::min(want, per_thread));
+}
+
 // CONV2D(x, w, bias|null): attrs [sh, sw, ph, pw, dh, dw, groups]
 template <class T>
 void conv2d_t(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor* bias, Tensor* o) {
@@ -136,26 +149,37 @@ void conv2d_t(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor*
   const T* bp = bias ? bias->data<T>() : nullptr;
   T* op = o->data<T>();
   const int64_t K = g.K(), HWo = g.HWo(), HWi = g.HWi();
-  const bool pw = g.pointwise();
-  parallel_for(g.N, 1, [&](int64_t b, int64_t e) {
-    std::vector<T> col(pw ? 0 : size_t(K * HWo));
-    for (int64_t n = b; n < e; ++n) {
+  const int64_t B = images_per_gemm(g);
+  const bool direct = B == 1 && g.pointwise();  // the input plane is already the column matrix
+  const int64_t nbatch = (g.N + B - 1) / B;
+  parallel_for(nbatch, 1, [&](int64_t b, int64_t e) {
+    std::vector<T> col(direct ? 0 : size_t(K * HWo * B));
+    std::vector<T> tmp(B > 1 ? size_t(g.Og * HWo * B) : 0);
+    for (int64_t bt = b; bt < e; ++bt) {
+      const int64_t n0 = bt * B, nb = std::min(B, g.N - n0), ld = nb * HWo;
       for (int64_t gr = 0; gr < g.G; ++gr) {
-        const T* xg = xp + (n * g.C + gr * g.Cg) * HWi;
-        T* og = op + (n * g.O + gr * g.Og) * HWo;
-        const T* B = xg;
-        if (!pw) {
-          im2col(g, xg, col.data());
-          B = col.data();
+        const T* Bm = xp + (n0 * g.C + gr * g.Cg) * HWi;
+        if (!direct) {
+          for (int64_t i = 0; i < nb; ++i) im2col(g, xp + ((n0 + i) * g.C + gr * g.Cg) * HWi, col.data() + i * HWo, ld);
+          Bm = col.data();
         }
-        gemm<T>(false, false, g.Og, HWo, K, T(1), wp + gr * g.Og * K, K, B, HWo, T(0), og, HWo);
+        T* og = op + (n0 * g.O + gr * g.Og) * HWo;
+        if (nb == 1) {
+          gemm<T>(false, false, g.Og, HWo, K, T(1), wp + gr * g.Og * K, K, Bm, HWo, T(0), og, HWo);
+          continue;
+        }
+        gemm<T>(false, false, g.Og, ld, K, T(1), wp + gr * g.Og * K, K, Bm, ld, T(0), tmp.data(), ld);
+        for (int64_t i = 0; i < nb; ++i)
+          for (int64_t oc = 0; oc < g.Og; ++oc)
+            std::memcpy(og + (i * g.O + oc) * HWo, tmp.data() + oc * ld + i * HWo, size_t(HWo) * sizeof(T));
       }
       if (bp) {
-        for (int64_t oc = 0; oc < g.O; ++oc) {
-          T* r = op + (n * g.O + oc) * HWo;
-          const T bv = bp[oc];
-          for (int64_t p = 0; p < HWo; ++p) r[p] += bv;
-        }
+        for (int64_t n = n0; n < n0 + nb; ++n)
+          for (int64_t oc = 0; oc < g.O; ++oc) {
+            T* r = op + (n * g.O + oc) * HWo;
+            const T bv = bp[oc];
+            for (int64_t p = 0; p < HWo; ++p) r[p] += bv;
+          }
       }
     }
   });
@@ -189,22 +213,31 @@ void conv2d_input_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& w, T
   const T* wp = w.data<T>();
   T* dp = o->data<T>();
   const int64_t K = g.K(), HWo = g.HWo(), HWi = g.HWi();
-  const bool pw = g.pointwise();
-  parallel_for(g.N, 1, [&](int64_t b, int64_t e) {
-    std::vector<T> col(pw ? 0 : size_t(K * HWo));
-    for (int64_t n = b; n < e; ++n) {
-      T* dn = dp + n * g.C * HWi;
-      if (!pw) std::fill(dn, dn + g.C * HWi, T(0));
+  const int64_t B = images_per_gemm(g);
+  const bool direct = B == 1 && g.pointwise();  // w^T @ gradOut is already dx
+  const int64_t nbatch = (g.N + B - 1) / B;
+  parallel_for(nbatch, 1, [&](int64_t b, int64_t e) {
+    std::vector<T> col(direct ? 0 : size_t(K * HWo * B));
+    std::vector<T> gbuf(B > 1 ? size_t(g.Og * HWo * B) : 0);
+    for (int64_t bt = b; bt < e; ++bt) {
+      const int64_t n0 = bt * B, nb = std::min(B, g.N - n0), ld = nb * HWo;
+      T* dn = dp + n0 * g.C * HWi;
+      if (!direct) std::fill(dn, dn + nb * g.C * HWi, T(0));
       for (int64_t gr = 0; gr < g.G; ++gr) {
-        const T* gg = gp + (n * g.O + gr * g.Og) * HWo;
         const T* wg = wp + gr * g.Og * K;
-        T* dg = dn + gr * g.Cg * HWi;
-        if (pw) {
-          gemm<T>(true, false, K, HWo, g.Og, T(1), wg, K, gg, HWo, T(0), dg, HWo);
-        } else {
-          gemm<T>(true, false, K, HWo, g.Og, T(1), wg, K, gg, HWo, T(0), col.data(), HWo);
-          col2im(g, col.data(), dg);
+        const T* gg = gp + (n0 * g.O + gr * g.Og) * HWo;
+        if (direct) {
+          gemm<T>(true, false, K, HWo, g.Og, T(1), wg, K, gg, HWo, T(0), dn + gr * g.Cg * HWi, HWo);
+          continue;
         }
+        if (nb > 1) {  // gather the images' gradients side by side: [Og, nb*HWo]
+          for (int64_t i = 0; i < nb; ++i)
+            for (int64_t oc = 0; oc < g.Og; ++oc)
+              std::memcpy(gbuf.data() + oc * ld + i * HWo, gg + (i * g.O + oc) * HWo, size_t(HWo) * sizeof(T));
+          gg = gbuf.data();
+        }
+        gemm<T>(true, false, K, ld, g.Og, T(1), wg, K, gg, ld, T(0), col.data(), ld);
+        for (int64_t i = 0; i < nb; ++i) col2im(g, col.data() + i * HWo, dn + (i * g.C + gr * g.Cg) * HWi, ld);
       }
     }
   });
@@ -229,8 +262,8 @@ void conv2d_input_grad(ExecArgs& a) {
 
 // CONV2D_WEIGHT_GRAD(gradOut, x): output = the weight shape (header).
 // dW_g = sum_n gradOut_g[n] @ im2col(x_g[n])^T. Images are summed in fixed blocks of kBlock into
-// per-block partials, then the partials are added in block order: the result does not depend on
-// the thread count or the scheduling.
+// per-block partials (small maps: the whole block in one GEMM), then the partials are added in
+// block order: the result depends only on the shapes, not on the threads or the scheduling.
 constexpr int64_t kBlock = 8;
 
 template <class T>
@@ -240,26 +273,35 @@ void conv2d_weight_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& x, 
   T* dw = o->data<T>();
   const int64_t K = g.K(), HWo = g.HWo(), HWi = g.HWi();
   const int64_t WN = g.O * K;  // weight numel
-  const bool pw = g.pointwise();
+  // Images per GEMM inside a block: from the shapes only, so the summation order is fixed.
+  const int64_t B = g.HWo() >= kMinCols ? 1 : std::min(kBlock, (kMinCols + HWo - 1) / HWo);
+  const bool direct = B == 1 && g.pointwise();
   const int64_t nblocks = (g.N + kBlock - 1) / kBlock;
   // Block 0 accumulates straight into the output; the others into partials.
   std::vector<T> partial(size_t(std::max<int64_t>(nblocks - 1, 0) * WN));
   parallel_for(nblocks, 1, [&](int64_t b, int64_t e) {
-    std::vector<T> col(pw ? 0 : size_t(K * HWo));
+    std::vector<T> col(direct ? 0 : size_t(K * HWo * B));
+    std::vector<T> gbuf(B > 1 ? size_t(g.Og * HWo * B) : 0);
     for (int64_t blk = b; blk < e; ++blk) {
       T* acc = blk == 0 ? dw : partial.data() + (blk - 1) * WN;
-      const int64_t n0 = blk * kBlock, n1 = std::min(g.N, n0 + kBlock);
-      for (int64_t n = n0; n < n1; ++n) {
-        const T beta = n == n0 ? T(0) : T(1);
+      const int64_t bend = std::min(g.N, (blk + 1) * kBlock);
+      for (int64_t n0 = blk * kBlock; n0 < bend; n0 += B) {
+        const int64_t nb = std::min(B, bend - n0), ld = nb * HWo;
+        const T beta = n0 == blk * kBlock ? T(0) : T(1);
         for (int64_t gr = 0; gr < g.G; ++gr) {
-          const T* gg = gp + (n * g.O + gr * g.Og) * HWo;
-          const T* xg = xp + (n * g.C + gr * g.Cg) * HWi;
-          const T* B = xg;
-          if (!pw) {
-            im2col(g, xg, col.data());
-            B = col.data();
+          const T* gg = gp + (n0 * g.O + gr * g.Og) * HWo;
+          const T* Bm = xp + (n0 * g.C + gr * g.Cg) * HWi;
+          if (!direct) {
+            for (int64_t i = 0; i < nb; ++i) im2col(g, xp + ((n0 + i) * g.C + gr * g.Cg) * HWi, col.data() + i * HWo, ld);
+            Bm = col.data();
           }
-          gemm<T>(false, true, g.Og, K, HWo, T(1), gg, HWo, B, HWo, beta, acc + gr * g.Og * K, K);
+          if (nb > 1) {
+            for (int64_t i = 0; i < nb; ++i)
+              for (int64_t oc = 0; oc < g.Og; ++oc)
+                std::memcpy(gbuf.data() + oc * ld + i * HWo, gg + (i * g.O + oc) * HWo, size_t(HWo) * sizeof(T));
+            gg = gbuf.data();
+          }
+          gemm<T>(false, true, g.Og, K, ld, T(1), gg, ld, Bm, ld, beta, acc + gr * g.Og * K, K);
         }
       }
     }

@@ -181,6 +181,27 @@ describe('conv2d gradients', () => {
     expect(Array.from(dx.data()).slice(42)).toEqual([0, 0, 0, 0, 0, 0, 0]);
   });
 
+  test('batched small-map GEMMs agree with the references for 1 and 4 threads', () => {
+    // 3x3 maps: several images share one GEMM; how many depends on the thread count.
+    const xs = [7, 3, 3, 3], ws = [4, 3, 3, 3], opts = { padding: 1, stride: 1 };
+    const g = geom(opts);
+    const x = randomTensor(xs, 'float64', 51);
+    const w = randomTensor(ws, 'float64', 52);
+    const b = randomTensor([4], 'float64', 53);
+    const gy = randomTensor([7, 4, 3, 3], 'float64', 54);
+    const before = mg.backend.cpuInfo().threads;
+    try {
+      for (const t of [1, 4]) {
+        mg.backend.setNumThreads(t);
+        expectClose(conv2d(x.t, w.t, b.t, opts), refConv(x.v, xs, w.v, ws, b.v, g));
+        expectClose(conv2dInputGrad(gy.t, w.t, xs, opts), refInputGrad(gy.v, xs, w.v, ws, g));
+        expectClose(conv2dWeightGrad(gy.t, x.t, ws, opts), refWeightGrad(gy.v, x.v, xs, ws, g));
+      }
+    } finally {
+      mg.backend.setNumThreads(before);
+    }
+  });
+
   test('weight gradient is repeatable bit for bit', () => {
     const x = randomTensor([19, 3, 6, 6], 'float32', 41);
     const gy = randomTensor([19, 4, 6, 6], 'float32', 42);
