@@ -40,6 +40,7 @@ function outSize(n: number, k: number, s: number, p: number, d: number, ceil: bo
 
 function geometry(op: string, xs: readonly number[], kernelSize: number | [number, number], opts: Pool2dOptions, allowDilation: boolean): PoolGeom {
   if (typeof opts !== 'object' || opts === null) throw new Error(`${op}: options must be an object`);
+  if (kernelSize === undefined) throw new Error(`${op}: kernelSize is required`);
   const k = pair(op, 'kernelSize', kernelSize, [1, 1], 1);
   const s = pair(op, 'stride', opts.stride, k, 1);
   const p = pair(op, 'padding', opts.padding, [0, 0], 0);

@@ -202,6 +202,14 @@ describe('conv2d gradients', () => {
     }
   });
 
+  test('empty batch: empty outputs and a zero weight gradient', () => {
+    const x = mg.zeros([0, 2, 5, 5], { dtype: 'float64' });
+    const w = mg.ones([3, 2, 3, 3], { dtype: 'float64' });
+    expect(conv2d(x, w).shape).toEqual([0, 3, 3, 3]);
+    expect(conv2dInputGrad(mg.zeros([0, 3, 3, 3], { dtype: 'float64' }), w, [0, 2, 5, 5]).shape).toEqual([0, 2, 5, 5]);
+    expect(Array.from(conv2dWeightGrad(mg.zeros([0, 3, 3, 3], { dtype: 'float64' }), x, [3, 2, 3, 3]).data())).toEqual(new Array(54).fill(0));
+  });
+
   test('weight gradient is repeatable bit for bit', () => {
     const x = randomTensor([19, 3, 6, 6], 'float32', 41);
     const gy = randomTensor([19, 4, 6, 6], 'float32', 42);

@@ -239,6 +239,7 @@ describe('pooling errors', () => {
     expect(() => avgPool2d(mg.zeros([4, 4]), 2)).toThrow(/avgPool2d: input \[4,4\] must be 4-D/);
     expect(() => maxPool2d(x, 2, { stride: 0 })).toThrow(/maxPool2d: stride must hold integers >= 1/);
     expect(() => maxPool2d(x, 0)).toThrow(/kernelSize/);
+    expect(() => maxPool2d(x, undefined as unknown as number)).toThrow('maxPool2d: kernelSize is required');
     expect(() => avgPool2d(x, 2, { dilation: 2 })).toThrow(/avgPool2d: dilation is not supported/);
   });
   test('input too small', () => {
