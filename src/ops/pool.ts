@@ -82,7 +82,8 @@ function avgAttrs(op: string, at: number, g: PoolGeom, opts: Pool2dOptions): voi
  * Max pooling of `x` [N, C, H, W] (or [C, H, W]) over `kernelSize` windows; returns
  * [values, indices] where indices (int32) are flat `h * W + w` positions in each input plane, as
  * torch's `return_indices`. Padding acts as -inf; NaN propagates; among equal maxima the first
- * (row-major) wins.
+ * (row-major) wins. A window that dilation and padding leave without any input element gives
+ * -inf and index -1 ({@link maxPool2dBackward} skips it).
  */
 export function maxPool2dWithIndices(x: Tensor, kernelSize: number | [number, number], opts: Pool2dOptions = {}): [Tensor, Tensor] {
   const op = 'maxPool2d';

@@ -167,6 +167,15 @@ describe('maxPool2d', () => {
     expect(Array.from(i.data())).toEqual([1]);
   });
 
+  test('a window with no input element (dilation over padding) gives -inf and index -1', () => {
+    const x = mg.ones([1, 1, 2, 2]);
+    const [v, i] = maxPool2dWithIndices(x, 2, { dilation: 3, padding: 1 });
+    expect(v.shape).toEqual([1, 1, 1, 1]);
+    expect(Array.from(v.data())).toEqual([-Infinity]);
+    expect(Array.from(i.data())).toEqual([-1]);
+    expect(Array.from(maxPool2dBackward(mg.ones([1, 1, 1, 1]), i, [1, 1, 2, 2]).data())).toEqual([0, 0, 0, 0]);
+  });
+
   test('unbatched [C,H,W] input and backward', () => {
     const x = randomTensor([2, 4, 4], 'float64', 5);
     const [v, i] = maxPool2dWithIndices(x.t, 2);
