@@ -233,6 +233,19 @@ describe('large inputs (threads, split reductions, accuracy)', () => {
     }
   });
 
+  it('non-adjacent axes on large inputs (split across threads)', () => {
+    const shape = [120, 3, 600];
+    const x = randomTensor(shape, 'float64', 41);
+    const gs = groups(x.v, shape, [0, 2]);
+    expectClose(mg.sum(x.t, [0, 2]), gs.map(refSum), { rtol: 1e-12, atol: 1e-9 });
+    expectClose(mg.max(x.t, [0, 2], true), gs.map(refMax));
+    expectClose(mg.logsumexp(x.t, [0, 2]), gs.map(refLse));
+    const y = randomTensor([60, 50, 2, 30], 'float32', 42);
+    const gy = groups(y.v, [60, 50, 2, 30], [1, 3]);
+    expectClose(mg.mean(y.t, [1, 3]), gy.map((g) => refSum(g) / g.length), { rtol: 1e-6, atol: 1e-7 });
+    expectClose(mg.min(y.t, [1, 3]), gy.map(refMin));
+  });
+
   it('split reductions keep the first maximum and NaN', () => {
     const n = 200_000;
     const v = new Float32Array(n).fill(1);
