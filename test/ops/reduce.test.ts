@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import * as mg from '../../src/index.js';
 import { exec, header, A } from '../../src/backend/exec.js';
 import { Op } from '../../src/backend/opcodes.js';
+import { addon } from '../../src/backend/addon.js';
 import { expectClose, numel, randomTensor, strides, unravel } from '../helpers.js';
 
 type DT = mg.DType;
@@ -197,7 +198,9 @@ describe('errors', () => {
     let at = header('float32', 'cpu', [2]);
     A[at] = 1;
     A[at + 1] = 1; // keeps dim 0 (2 elements): fine
-    expect(exec(Op.SUM, x.handle('t'))).toBeTruthy();
+    const h = exec(Op.SUM, x.handle('t'));
+    expect(h).toBeTruthy();
+    addon.dispose(h);
     at = header('float32', 'cpu', [3]);
     A[at] = 1;
     A[at + 1] = 1; // output too small for the kept dims
