@@ -62,7 +62,7 @@ void broadcast_strides(const ExecArgs& a, const Shape& s, const Shape& out, int6
 /**
  * Plans inputs [0, nin) against the output shape: size-1 output dims are dropped and adjacent
  * dims merged where every input allows it, so the common cases become one contiguous run.
- * `ptr[k]` and `scalar[k]` give each input (a scalar gets all-zero strides).
+ * ts[k] is input k's tensor, or null for a scalar operand (all-zero strides).
  */
 void plan_broadcast(const ExecArgs& a, EwPlan& p, int nin, const Tensor* const* ts) {
   const Shape& out = a.out_shape;

@@ -68,7 +68,7 @@ struct SumR {
   }
 };
 
-// MAX (sign = 1) and MIN (sign = -1), NaN-propagating.
+// MAX (IsMax) and MIN, NaN-propagating.
 template <class T, bool IsMax>
 struct ExtR {
   struct S { T v; };

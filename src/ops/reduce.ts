@@ -15,6 +15,16 @@ import { Tensor } from '../tensor/tensor.js';
 
 type ReduceKind = 'same' | 'float' | 'index';
 
+/** Axes of a 0-d tensor: each must be 0 or -1; none is reduced. */
+function check0d(name: string, axis: number | readonly number[] | undefined): number[] {
+  const list = axis === undefined ? [] : typeof axis === 'number' ? [axis] : axis;
+  for (const a of list) {
+    if (a !== 0 && a !== -1) throw new Error(`${name}: axis ${a} is out of range for a tensor of rank 0`);
+  }
+  if (list.length > 1) throw new Error(`${name}: axis ${list[1]} is repeated in [${list.join(',')}]`);
+  return [];
+}
+
 /** Shared body: validates, computes the output shape and dtype, and calls the kernel. */
 function reduce(op: OpCode, name: string, x: Tensor, axis: number | readonly number[] | undefined, keepdim: boolean, kind: ReduceKind, needsElements: boolean): Tensor {
   if (!(x instanceof Tensor)) throw new Error(`${name}: expected a tensor, got ${String(x)}`);
@@ -24,8 +34,8 @@ function reduce(op: OpCode, name: string, x: Tensor, axis: number | readonly num
   if (typeof keepdim !== 'boolean') throw new Error(`${name}: keepdim must be a boolean, got ${String(keepdim)}`);
   const shape = x.shape;
   const nd = shape.length;
-  // A 0-d tensor has no axes: axis 0 / -1 (checked by normAxes) and "all" both reduce nothing.
-  const axes = nd === 0 ? (normAxes(name, axis, nd), []) : normAxes(name, axis, nd);
+  // A 0-d tensor has no axes: "all", [], 0 and -1 (as in PyTorch) reduce nothing.
+  const axes = nd === 0 ? check0d(name, axis) : normAxes(name, axis, nd);
   const isReduced = new Array<boolean>(nd).fill(false);
   for (const a of axes) isReduced[a] = true;
   const out: number[] = [];
