@@ -123,6 +123,12 @@ inline __attribute__((always_inline)) void micro(int64_t k, const T* __restrict 
     csa = MR;
     rsb = Cfg<T>::NR;
   }
+  // Start fetching this tile of C now: its rows are ldc apart and often alias in L1.
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + Cfg<T>::NR - 1, 1);
+  }
 #pragma GCC unroll 4
   for (int64_t p = 0; p < k; ++p) {
     V bv[NV];
