@@ -98,7 +98,7 @@ afterAll(() => {
 
 // Sizes hitting every ragged-tile case of the register tiles (MR 6/14, NR 4..32), the small
 // (unpacked) path, the K/M blocking and the thread split.
-const edge = [1, 3, 7, 17, 33, 65];
+const edge = [1, 3, 7, 11, 17, 27, 33, 65];
 const shapes: [number, number, number][] = [
   [1, 1, 1], [1, 7, 33], [33, 1, 7], [7, 33, 1], [3, 17, 65], [65, 3, 17], [17, 65, 3],
   [129, 129, 129], [10, 40, 40], [300, 200, 500], [97, 530, 45],

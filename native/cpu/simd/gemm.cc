@@ -8,6 +8,8 @@
 // Small problems skip packing A (the micro-kernel broadcasts from A through strides) and pack B
 // only when it is transposed or for the ragged last columns.
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -102,32 +104,32 @@ struct Buf {
 thread_local Buf t_bufA, t_bufB;
 
 // ---- micro-kernels ---------------------------------------------------------------------
-// Computes the MR x NR tile AB = sum_p a(i,p) * b(p,j) and writes c = alpha*AB + beta*c
-// (beta == 0: c is not read). a(i,p) = a[i*rsa + p*csa] (packed: rsa = 1, csa = MR);
-// b(p, 0..NR) = b[p*rsb ..] is contiguous (packed panel or an untransposed row of B).
+// micro<T, M, NV, Packed> computes the M x (NV vectors) tile AB = sum_p a(i,p) * b(p,j) and
+// writes c = alpha*AB + beta*c (beta == 0: c is not read). a(i,p) = a[i*rsa + p*csa] (packed
+// panels: rsa = 1, csa = MR); b(p, j) = b[p*rsb + j] is contiguous in j (a packed panel, rsb =
+// NR, or an untransposed row of B). M < MR and NV < full width serve the ragged edge tiles.
 #if defined(MG_ISA_avx2) || defined(MG_ISA_avx512)
-template <class T, bool Packed>
-inline __attribute__((always_inline)) void micro(int64_t k, const T* __restrict a, int64_t rsa, int64_t csa,
-                                                 const T* __restrict b, int64_t rsb, T* c, int64_t ldc, T alpha,
-                                                 T beta) {
+template <class T, int M, int NV, bool Packed>
+void micro(int64_t k, const T* __restrict a, int64_t rsa, int64_t csa, const T* __restrict b, int64_t rsb, T* c,
+           int64_t ldc, T alpha, T beta) {
   using VT = Vec<T>;
   using V = typename VT::V;
-  constexpr int MR = Cfg<T>::MR, NV = Cfg<T>::NV, W = VT::W;
-  V acc[MR][NV];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) acc[i][j] = VT::zero();
+  constexpr int W = VT::W;
   if (Packed) {
     rsa = 1;
-    csa = MR;
+    csa = Cfg<T>::MR;
     rsb = Cfg<T>::NR;
   }
+  V acc[M][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < M; ++i)
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = VT::zero();
   // Start fetching this tile of C now: its rows are ldc apart and often alias in L1.
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < M; ++i) {
     __builtin_prefetch(c + i * ldc, 1);
-    __builtin_prefetch(c + i * ldc + Cfg<T>::NR - 1, 1);
+    __builtin_prefetch(c + i * ldc + NV * W - 1, 1);
   }
 #pragma GCC unroll 4
   for (int64_t p = 0; p < k; ++p) {
@@ -136,7 +138,7 @@ inline __attribute__((always_inline)) void micro(int64_t k, const T* __restrict 
     for (int j = 0; j < NV; ++j) bv[j] = VT::load(b + j * W);
     if (Packed) __builtin_prefetch(b + 8 * Cfg<T>::NR);
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < M; ++i) {
       V av = VT::set1(a[i * rsa]);
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = VT::fma(av, bv[j], acc[i][j]);
@@ -147,55 +149,71 @@ inline __attribute__((always_inline)) void micro(int64_t k, const T* __restrict 
   const V va = VT::set1(alpha);
   if (beta == T(0)) {
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) VT::store(c + i * ldc + j * W, VT::mul(va, acc[i][j]));
   } else {
     const V vb = VT::set1(beta);
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < M; ++i)
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j)
         VT::store(c + i * ldc + j * W, VT::fma(va, acc[i][j], VT::mul(vb, VT::load(c + i * ldc + j * W))));
   }
 }
+template <class T> constexpr int kW = Vec<T>::W;
 #else
-template <class T, bool Packed>
-inline void micro(int64_t k, const T* __restrict a, int64_t rsa, int64_t csa, const T* __restrict b, int64_t rsb, T* c,
-                  int64_t ldc, T alpha, T beta) {
-  constexpr int MR = Cfg<T>::MR, NR = Cfg<T>::NR;
+template <class T> constexpr int kW = Cfg<T>::NR / 2;  // "vector" width of the portable kernel
+template <class T, int M, int NV, bool Packed>
+void micro(int64_t k, const T* __restrict a, int64_t rsa, int64_t csa, const T* __restrict b, int64_t rsb, T* c,
+           int64_t ldc, T alpha, T beta) {
+  constexpr int N = NV * kW<T>;
   if (Packed) {
     rsa = 1;
-    csa = MR;
-    rsb = NR;
+    csa = Cfg<T>::MR;
+    rsb = Cfg<T>::NR;
   }
-  T acc[MR][NR] = {};
+  T acc[M][N] = {};
   for (int64_t p = 0; p < k; ++p) {
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < M; ++i) {
       const T av = a[i * rsa];
-      for (int j = 0; j < NR; ++j) acc[i][j] += av * b[j];
+      for (int j = 0; j < N; ++j) acc[i][j] += av * b[j];
     }
     a += csa;
     b += rsb;
   }
-  for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j)
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j)
       c[i * ldc + j] = beta == T(0) ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
 }
 #endif
 
-// One tile of C with its valid extent mr x nr: ragged tiles go through a local buffer, so the
-// kernel never writes (or, with beta, reads) outside C.
+template <class T>
+using MicroFn = void (*)(int64_t, const T*, int64_t, int64_t, const T*, int64_t, T*, int64_t, T, T);
+// kMicro<T, Packed, NV>[M - 1] = micro<T, M, NV, Packed>
+template <class T, bool Packed, int NV, size_t... I>
+constexpr std::array<MicroFn<T>, sizeof...(I)> micro_table(std::index_sequence<I...>) {
+  return {&micro<T, int(I) + 1, NV, Packed>...};
+}
+template <class T, bool Packed, int NV>
+constexpr auto kMicro = micro_table<T, Packed, NV>(std::make_index_sequence<Cfg<T>::MR>());
+
+// One tile of C with its valid extent mr x nr (the full tile is MR x NR = 2 vectors wide). A
+// width that is not a whole number of vectors goes through a local buffer, so the kernel never
+// writes (or, with beta, reads) outside C; b must then hold zero-padded columns up to the vector.
 template <class T, bool Packed>
 inline void tile(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb, T* c, int64_t ldc,
                  int64_t mr, int64_t nr, T alpha, T beta) {
-  constexpr int MR = Cfg<T>::MR, NR = Cfg<T>::NR;
-  if (mr == MR && nr == NR) {
-    micro<T, Packed>(k, a, rsa, csa, b, rsb, c, ldc, alpha, beta);
+  constexpr int W = kW<T>, NR = Cfg<T>::NR;
+  static_assert(NR == 2 * W, "tile assumes two vectors per row");
+  const bool one = nr <= W;
+  const MicroFn<T> fn = one ? kMicro<T, Packed, 1>[size_t(mr - 1)] : kMicro<T, Packed, 2>[size_t(mr - 1)];
+  if (nr == W || nr == NR) {
+    fn(k, a, rsa, csa, b, rsb, c, ldc, alpha, beta);
     return;
   }
-  alignas(64) T t[MR * NR];
-  micro<T, Packed>(k, a, rsa, csa, b, rsb, t, NR, T(1), T(0));
+  alignas(64) T t[Cfg<T>::MR * NR];
+  fn(k, a, rsa, csa, b, rsb, t, NR, T(1), T(0));
   for (int64_t i = 0; i < mr; ++i)
     for (int64_t j = 0; j < nr; ++j) {
       T v = alpha * t[i * NR + j];
@@ -269,38 +287,33 @@ inline int64_t even_block(int64_t total, int64_t cap, int64_t unit) {
   return (b + unit - 1) / unit * unit;
 }
 
-// ---- small problems: no packing of A, B packed only when needed ----------------------------
+// ---- small problems: no packing of A; B packed only when transposed, or for its last n % W
+// columns (a vector load there would read past the row) -----------------------------------
 template <class T>
 void gemm_small(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* A, int64_t lda, const T* B,
                 int64_t ldb, T beta, T* C, int64_t ldc) {
-  constexpr int MR = Cfg<T>::MR, NR = Cfg<T>::NR;
+  constexpr int MR = Cfg<T>::MR, NR = Cfg<T>::NR, W = kW<T>;
   const int64_t rsa = ta ? 1 : lda, csa = ta ? lda : 1;
-  const int64_t nfull = tb ? 0 : n / NR * NR;  // columns read straight from B
-  const int64_t mfull = m / MR * MR;
-  // Packed: the ragged last MR rows of op(A), and op(B)'s columns from nfull on.
-  const int64_t nrest = n - nfull;
+  const int64_t ndirect = tb ? 0 : n / W * W;  // columns read straight from B's rows
+  const int64_t nrest = n - ndirect;
   const int64_t npan = (nrest + NR - 1) / NR;
-  T* bp = npan ? t_bufB.get<T>(size_t(npan) * NR * k) : nullptr;
-  if (npan) pack_b(tb, tb ? B + nfull * ldb : B + nfull, ldb, k, nrest, bp);
-  T* ap = nullptr;
-  if (mfull < m) {
-    ap = t_bufA.get<T>(size_t(MR) * k);
-    pack_a(ta, ta ? A + mfull : A + mfull * lda, lda, m - mfull, k, ap);
+  T* bp = nullptr;
+  if (npan) {
+    bp = t_bufB.get<T>(size_t(npan) * NR * size_t(k));
+    pack_b(tb, tb ? B + ndirect * ldb : B + ndirect, ldb, k, nrest, bp);
   }
   for (int64_t j = 0; j < n; j += NR) {
     const int64_t nr = std::min<int64_t>(NR, n - j);
-    const bool direct = j < nfull;
-    const T* bj = direct ? B + j : bp + (j - nfull) / NR * NR * k;
+    // A tile straddling ndirect: the direct part first, then the packed remainder.
+    const int64_t nd = std::max<int64_t>(0, std::min(nr, ndirect - j));
     for (int64_t i = 0; i < m; i += MR) {
       const int64_t mr = std::min<int64_t>(MR, m - i);
+      const T* ai = A + i * rsa;
       T* c = C + i * ldc + j;
-      if (i < mfull) {
-        const T* ai = A + i * rsa;
-        if (direct) tile<T, false>(k, ai, rsa, csa, bj, ldb, c, ldc, mr, nr, alpha, beta);
-        else tile<T, false>(k, ai, rsa, csa, bj, NR, c, ldc, mr, nr, alpha, beta);
-      } else {
-        if (direct) tile<T, false>(k, ap, 1, MR, bj, ldb, c, ldc, mr, nr, alpha, beta);
-        else tile<T, true>(k, ap, 1, MR, bj, NR, c, ldc, mr, nr, alpha, beta);
+      if (nd > 0) tile<T, false>(k, ai, rsa, csa, B + j, ldb, c, ldc, mr, nd, alpha, beta);
+      if (nd < nr) {
+        const int64_t jp = j + nd - ndirect;  // first packed column of this tile
+        tile<T, false>(k, ai, rsa, csa, bp + jp / NR * NR * k + jp % NR, NR, c + nd, ldc, mr, nr - nd, alpha, beta);
       }
     }
   }
