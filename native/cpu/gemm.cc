@@ -3,6 +3,7 @@
 #include "cpu/gemm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <new>
 #include <string>
 
@@ -14,7 +15,9 @@ namespace mg::cpu {
 namespace {
 
 // Below this many multiply-adds one thread wins: waking the pool costs more than it saves.
-constexpr double kParallelMacs = 48.0 * 48 * 48;
+constexpr double kParallelMacs = 96.0 * 96 * 96;
+// From here a few tasks per thread (dynamic balance) cost less than the packing they repeat.
+constexpr double kFineSplitMacs = 384.0 * 384 * 384;
 
 inline void serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* A, int64_t lda,
                    const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
@@ -43,29 +46,32 @@ void gemm_drv(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const 
       serial(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
       return;
     }
-    // Split C into a tm x tn grid (tm * tn = nt) of blocks aligned to the register tile. Each
-    // thread packs its own operands (no barrier between packing and compute); the grid is chosen
-    // to balance the tile count per thread against the duplicated packing.
+    // Split C into a tm x tn grid of blocks aligned to the register tile; each task packs its
+    // own operands (no barrier between packing and compute). Big problems get a few tasks per
+    // thread, handed out dynamically, so a thread slowed by other load does not hold up the
+    // rest; the grid balances tiles per task against the duplicated packing.
     int mr, nr;
     MG_ISA_CALL(gemm_tile, sizeof(T) == 4 ? 0 : 1, &mr, &nr);
+    const int ntasks = double(m) * double(n) * double(k) >= kFineSplitMacs ? 4 * nt : nt;
     int tm = 1;
     double best = 1e300;
-    for (int d = 1; d <= nt; ++d) {
-      if (nt % d) continue;
-      const int64_t ms = (m + d - 1) / d, ns = (n + nt / d - 1) / (nt / d);
+    for (int d = 1; d <= ntasks; ++d) {
+      if (ntasks % d) continue;
+      const int64_t ms = (m + d - 1) / d, ns = (n + ntasks / d - 1) / (ntasks / d);
       const double tiles = double((ms + mr - 1) / mr * mr) * double((ns + nr - 1) / nr * nr);
       const double cost = tiles + 8.0 * double(ms + ns);
       if (cost < best) best = cost, tm = d;
     }
-    const int tn = nt / tm;
+    const int tn = ntasks / tm;
     const int64_t mstep = ((m + tm - 1) / tm + mr - 1) / mr * mr;
     const int64_t nstep = ((n + tn - 1) / tn + nr - 1) / nr * nr;
+    std::atomic<int> next{0};
     parallel_for(nt, 1, [&](int64_t b, int64_t e) {
       if (b == 0 && e == nt) {  // ran inline (nested in another parallel_for): one block
         serial(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
       }
-      for (int64_t t = b; t < e; ++t) {
+      for (int t; (t = next.fetch_add(1, std::memory_order_relaxed)) < ntasks;) {
         const int64_t m0 = (t / tn) * mstep, n0 = (t % tn) * nstep;
         const int64_t mb = std::min(mstep, m - m0), nb = std::min(nstep, n - n0);
         if (mb <= 0 || nb <= 0) continue;

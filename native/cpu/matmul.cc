@@ -117,7 +117,8 @@ void matmul(ExecArgs& x) {
     const double macs = double(m) * double(n) * double(std::max<int64_t>(k, 1));
     const bool by_batch = batch > 1 && (macs < 64.0 * 64 * 64 || batch >= 4 * num_threads());
     if (by_batch) {
-      const int64_t grain = std::max<int64_t>(1, int64_t(48.0 * 48 * 48 / macs));
+      // Threads only when the whole batch is worth waking the pool for (~64^3 multiply-adds).
+      const int64_t grain = std::max<int64_t>(1, int64_t(64.0 * 64 * 64 / 2 / macs));
       parallel_for(batch, grain, [&](int64_t s, int64_t e) {
         for (int64_t t = s; t < e; ++t) one(t);
       });
