@@ -1,5 +1,92 @@
 /** Matrix products: 2-D, batched, with broadcast batch dims (numpy.matmul semantics). */
+import { A, exec, header } from '../backend/exec.js';
+import { Op } from '../backend/opcodes.js';
+import { promoteTypes } from '../tensor/dtype.js';
+import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
-/** `a @ b` with NumPy matmul semantics (1-D operands are promoted and the added dim removed). */
-export function matmul(a: Tensor, b: Tensor): Tensor { throw new Error('matmul: not implemented yet'); }
+function incompatible(name: string, a: Tensor, b: Tensor, why: string): Error {
+  return new Error(`${name}: shapes ${fmt(a.shape)} and ${fmt(b.shape)} are not compatible (${why})`);
+}
+
+/** Shared body of {@link matmul} and {@link matmulT}. */
+function product(name: string, a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
+    throw new Error(`${name}: expected two tensors, got ${String(a)} and ${String(b)}`);
+  }
+  // Disposed inputs fail here, naming this op, before any conversion touches them.
+  a.handle(name);
+  b.handle(name);
+  if (a.device !== b.device) {
+    throw new Error(`${name}: tensors are on different devices (${a.device} ${fmt(a.shape)} and ${b.device} ${fmt(b.shape)})`);
+  }
+  const as = a.shape;
+  const bs = b.shape;
+  if (as.length === 0 || bs.length === 0) throw incompatible(name, a, b, 'a 0-d tensor has no matrix dimensions');
+  // A 1-D a is a row [1,k] and a 1-D b a column [k,1] (transposing a vector changes nothing).
+  const ta = as.length >= 2 && transA;
+  const tb = bs.length >= 2 && transB;
+  const ar = as.length >= 2 ? as[as.length - 2] : 1;
+  const ac = as[as.length - 1];
+  const br = bs.length >= 2 ? bs[bs.length - 2] : bs[0];
+  const bc = bs.length >= 2 ? bs[bs.length - 1] : 1;
+  const m = ta ? ac : ar;
+  const k = ta ? ar : ac;
+  const kb = tb ? bc : br;
+  const n = tb ? br : bc;
+  if (k !== kb) throw incompatible(name, a, b, `inner dimensions ${k} and ${kb} differ`);
+  // Batch dims broadcast, right-aligned.
+  const nab = Math.max(as.length - 2, 0);
+  const nbb = Math.max(bs.length - 2, 0);
+  const nob = Math.max(nab, nbb);
+  const batch = new Array<number>(nob);
+  for (let i = 0; i < nob; i++) {
+    const da = i - (nob - nab) >= 0 ? as[i - (nob - nab)] : 1;
+    const db = i - (nob - nbb) >= 0 ? bs[i - (nob - nbb)] : 1;
+    if (da !== db && da !== 1 && db !== 1) throw incompatible(name, a, b, `batch dimensions ${da} and ${db} do not broadcast`);
+    batch[i] = da === 1 ? db : da;
+  }
+  const dt = promoteTypes(a.dtype, b.dtype);
+  const xa = a.dtype === dt ? a : a.to(dt);
+  const xb = b.dtype === dt ? b : b.to(dt);
+  const full = [...batch, m, n];
+  const at = header(dt, a.device, full);
+  A[at] = ta ? 1 : 0;
+  A[at + 1] = tb ? 1 : 0;
+  const out = new Tensor(exec(Op.MATMUL, xa.handle(name), xb.handle(name)), full, dt, a.device);
+  if (xa !== a) xa.dispose();
+  if (xb !== b) xb.dispose();
+  if (as.length >= 2 && bs.length >= 2) return out;
+  // Remove the dims the 1-D operands added (a view of the same buffer).
+  const shape = batch.slice();
+  if (as.length >= 2) shape.push(m);
+  if (bs.length >= 2) shape.push(n);
+  const r = out.reshape(shape);
+  out.dispose();
+  return r;
+}
+
+/**
+ * Matrix product `a @ b` with `numpy.matmul` semantics: the last two dims are the matrices and
+ * any leading (batch) dims broadcast; a 1-D `a` is treated as a row `[1,k]` and a 1-D `b` as a
+ * column `[k,1]`, and the added dim is removed from the result. Mixed dtypes promote
+ * (`promoteTypes`); int32 products wrap on overflow. Throws for 0-d operands, incompatible
+ * shapes, or tensors on different devices.
+ *
+ * @example mg.matmul(mg.ones([2, 3]), mg.ones([3, 4])).shape // [2, 4]
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  return product('matmul', a, b, false, false);
+}
+
+/**
+ * @internal Mostly for autograd's backward rules: `op(a) @ op(b)` where `op(x)` swaps the last
+ * two dims of `x` when its flag is set, computed without materialising the transposes (the GEMM
+ * reads the operands transposed). Otherwise identical to {@link matmul}; the flag of a 1-D
+ * operand is ignored, since transposing a vector changes nothing.
+ *
+ * @example matmulT(g, w, false, true) // g @ w^T, the input gradient of a linear layer
+ */
+export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  return product('matmulT', a, b, transA === true, transB === true);
+}
