@@ -36,7 +36,7 @@ export function closeScope(result: unknown, TensorClass: Function, track: (t: Te
       if (parent && !t._kept) parent.push(t);
       else track(t);
     } else {
-      t.dispose();
+      t._release(); // saved tensors outlive the scope (Note [Saved tensors] in autograd/record.ts)
     }
   }
 }

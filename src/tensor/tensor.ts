@@ -27,6 +27,12 @@ const backstop = new FinalizationRegistry<{ h: NativeHandle | null }>((cell) => 
   }
 });
 
+let tangentCleanup: ((t: Tensor) => void) | null = null;
+/** @internal Lets autograd/record.ts drop a disposed tensor's tangents. */
+export function registerTangentCleanup(fn: (t: Tensor) => void): void {
+  tangentCleanup = fn;
+}
+
 /** @internal Puts `t` under the garbage-collection backstop (once). */
 export function track(t: Tensor): void {
   if (t._cell === null && t._h !== null) {
@@ -60,6 +66,12 @@ export class Tensor {
   _kept = false;
   /** @internal This tensor's entry in the garbage-collection backstop, if registered. */
   _cell: { h: NativeHandle | null } | null = null;
+  /** @internal Number of tape nodes (and duals) saving this tensor (Note [Saved tensors]). */
+  _refs = 0;
+  /** @internal Released by its scope while still saved: disposed when `_refs` reaches 0. */
+  _released = false;
+  /** @internal Forward-mode tangents by level (Note [Forward levels]). */
+  _tangents: Map<number, Tensor> | null = null;
 
   /** @internal Tensors are made by ops and creation functions, not by `new`. */
   constructor(h: NativeHandle, shape: readonly number[], dtype: DType, device: Device) {
@@ -101,6 +113,19 @@ export class Tensor {
       addon.dispose(this._h);
       this._h = null;
       if (this._cell !== null) this._cell.h = null;
+      if (this._tangents !== null) tangentCleanup!(this);
+    }
+  }
+  /**
+   * @internal Disposes this tensor unless tape nodes still save it; then it is disposed when the
+   * last of them is freed, or by the garbage-collection backstop (Note [Saved tensors]).
+   */
+  _release(): void {
+    if (this._refs > 0) {
+      this._released = true;
+      track(this);
+    } else {
+      this.dispose();
     }
   }
   /** `using t = ...` disposes `t` at the end of the block. */
