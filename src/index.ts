@@ -28,6 +28,10 @@ export {
 export { conv2dInputGrad, conv2dWeightGrad } from './ops/conv.js';
 export { maxPool2dWithIndices, maxPool2dBackward, avgPool2dBackward } from './ops/pool.js';
 export { copy_ } from './ops/inplace.js';
+export { grad, noGrad, enableGrad, isGradEnabled, detectAnomaly, type GradOptions } from './autograd/engine.js';
+export { jvp } from './autograd/forward.js';
+export { vjp, valueAndGrad, hvp, vhp, hessian, jacobian, type HvpOptions, type JacobianOptions } from './autograd/functional.js';
+export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
 export * as nn from './nn/index.js';
 export * as cuda from './cuda.js';
 export * as backend from './backend/index.js';

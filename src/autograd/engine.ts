@@ -7,6 +7,7 @@ import { release, state, withGradMode, type Node } from './record.js';
 import { add } from '../ops/elementwise.js';
 import { onesLike } from '../tensor/creation.js';
 import { fmt, sameShape } from '../tensor/shape.js';
+import { hooks } from '../tensor/hooks.js';
 import { keep, Tensor } from '../tensor/tensor.js';
 
 /** Options of {@link grad}. */
@@ -70,13 +71,28 @@ function schedule(outputs: Tensor[], targets: Set<Tensor>, stopAtTargets: boolea
 function run(op: string, outputs: Tensor[], gradOutputs: (Tensor | null)[], targets: Set<Tensor>, createGraph: boolean, retainGraph: boolean, stopAtTargets: boolean): Map<Tensor, Tensor> {
   const order = schedule(outputs, targets, stopAtTargets);
   const grads = new Map<Tensor, Tensor>();
+  // Identity-like rules return the incoming gradient object itself (add, reshape of the same
+  // shape...), so one tensor may hold several places: count them, release at zero.
+  const uses = new Map<Tensor, number>();
+  const hold = (g: Tensor) => uses.set(g, (uses.get(g) ?? 0) + 1);
+  const drop = (g: Tensor) => {
+    const n = (uses.get(g) ?? 0) - 1;
+    if (n > 0) uses.set(g, n);
+    else {
+      uses.delete(g);
+      release(g);
+    }
+  };
   const accumulate = (t: Tensor, g: Tensor) => {
+    hold(g);
     const prev = grads.get(t);
     if (prev === undefined) grads.set(t, g);
     else {
-      grads.set(t, add(prev, g));
-      release(prev);
-      release(g);
+      const s = add(prev, g);
+      hold(s);
+      grads.set(t, s);
+      drop(prev);
+      drop(g);
     }
   };
   withGradMode(createGraph, () => {
@@ -96,16 +112,14 @@ function run(op: string, outputs: Tensor[], gradOutputs: (Tensor | null)[], targ
       if (state.anomaly) checkAnomaly(node, res);
       node.inputs.forEach((x, i) => {
         const gi = res[i];
-        if (x === null || gi === null || gi === undefined || !needs[i]) {
-          if (gi) release(gi);
-          return;
-        }
+        if (x === null || gi === null || gi === undefined || !needs[i]) return;
         if (!sameShape(gi.shape, x.shape)) throw new Error(`${node.name}: its vjp returned a gradient of shape ${fmt(gi.shape)} for an input of shape ${fmt(x.shape)}`);
         accumulate(x, gi);
       });
+      for (const gi of res) if (gi && !uses.has(gi)) release(gi); // computed but not needed
       if (!targets.has(t)) {
         grads.delete(t);
-        release(g);
+        drop(g);
       }
       if (!retainGraph) node.free();
     }
@@ -230,3 +244,5 @@ export function detectAnomaly<T>(fn: () => T): T {
     state.anomaly = prev;
   }
 }
+
+hooks.backward = backward;

@@ -17,7 +17,8 @@
  * retainGraph) or, failing that, by the garbage-collection backstop. User-held tensors are never
  * disposed behind the user's back.
  */
-import { registerTangentCleanup, type Tensor } from '../tensor/tensor.js';
+import { hooks } from '../tensor/hooks.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 /** A vjp rule: the gradients of the inputs given the output's gradient (null where unused). */
 export type VjpRule = (g: Tensor, needs: readonly boolean[]) => readonly (Tensor | null)[];
@@ -38,6 +39,8 @@ export const state = {
   anomaly: false,
   /** Number of tensors carrying tangents now (a cheap "is forward mode in use" test). */
   duals: 0,
+  /** Tensors given a tangent at each open level, so closing the level strips them all. */
+  levelTensors: new Map<number, Tensor[]>(),
 };
 
 /** A tape node: the op that produced one tensor, its inputs and its vjp rule. */
@@ -109,6 +112,7 @@ export function setTangent(t: Tensor, level: number, tangent: Tensor): void {
   }
   const old = t._tangents.get(level);
   if (old) unref(old);
+  else state.levelTensors.get(level)?.push(t);
   tangent._refs++;
   t._tangents.set(level, tangent);
 }
@@ -130,7 +134,7 @@ export function clearTangents(t: Tensor, level?: number): void {
 }
 
 // Tensor.dispose() drops tangents through this hook (tensor/ sits below autograd/).
-registerTangentCleanup(clearTangents);
+hooks.tangentCleanup = clearTangents;
 
 /**
  * Records `out` as produced by op `name` from `inputs`: a tape node if grad mode is on and an input

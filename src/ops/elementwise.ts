@@ -4,6 +4,8 @@
  * int32 tensor promotes to float32. Comparisons return int32 0/1 (the library's boolean type).
  */
 import { A, exec, header } from '../backend/exec.js';
+import { needsRecord, record, type JvpRule, type VjpRule } from '../autograd/record.js';
+import { broadcastTo, sumToShape } from './sum_to_shape.js';
 import { Op, type OpCode } from '../backend/opcodes.js';
 import { promoteTypes, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, fmt, sameShape } from '../tensor/shape.js';
@@ -41,14 +43,19 @@ export function binary(op: OpCode, name: string, a: TensorLike, b: TensorLike, o
   let dt = operandType(name, a, b);
   if (op === Op.DIV && dt === 'int32') dt = 'float32'; // true division, as in PyTorch
   let ha, hb, shape: readonly number[], device;
+  let ca: Operand | undefined, cb: Operand | undefined; // the operands after promotion
   if (typeof a === 'number') {
     const tb = asType(b as Tensor, dt);
+    ca = a;
+    cb = tb;
     ha = a;
     hb = tb.handle(name);
     shape = tb.shape;
     device = tb.device;
   } else if (typeof b === 'number') {
     const ta = asType(a, dt);
+    ca = ta;
+    cb = b;
     ha = ta.handle(name);
     hb = b;
     shape = ta.shape;
@@ -56,6 +63,8 @@ export function binary(op: OpCode, name: string, a: TensorLike, b: TensorLike, o
   } else {
     const ta = asType(a, dt);
     const tb = asType(b, dt);
+    ca = ta;
+    cb = tb;
     ha = ta.handle(name);
     hb = tb.handle(name);
     shape = sameShape(ta.shape, tb.shape) ? ta.shape : broadcastShapes(name, ta.shape, tb.shape);
@@ -63,7 +72,80 @@ export function binary(op: OpCode, name: string, a: TensorLike, b: TensorLike, o
   }
   const od = outType ?? dt;
   header(od, device, shape);
-  return new Tensor(exec(op, ha, hb), shape, od, device);
+  const y = new Tensor(exec(op, ha, hb), shape, od, device);
+  if (outType === undefined && needsRecord(ca, cb)) recordBinary(op, name, ca!, cb!, y);
+  return y;
+}
+
+type Operand = Tensor | number;
+const grad = (g: Tensor, x: Operand): Tensor | null => (typeof x === 'number' ? null : sumToShape(g, x.shape));
+const tan = (t: Tensor | null, shape: readonly number[]): Tensor | null => (t === null ? null : broadcastTo(t, shape));
+/** t1 + t2 where either may be a zero (null) tangent. */
+function plus(t1: Tensor | null, t2: Tensor | null, shape: readonly number[]): Tensor | null {
+  if (t1 === null) return tan(t2, shape);
+  if (t2 === null) return tan(t1, shape);
+  return broadcastTo(add(t1, t2), shape);
+}
+
+/**
+ * The derivative rules of the binary ops (ARCHITECTURE.md rule 1: only differentiable ops).
+ * `a` and `b` are the operands after promotion; numbers are constants.
+ */
+function recordBinary(op: OpCode, name: string, a: Operand, b: Operand, y: Tensor): void {
+  const ta = typeof a === 'number' ? null : a;
+  const tb = typeof b === 'number' ? null : b;
+  const s = y.shape;
+  let vjp: VjpRule, jvp: JvpRule;
+  let savesOut = false;
+  switch (op) {
+    case Op.ADD:
+      vjp = (g) => [grad(g, a), grad(g, b)];
+      jvp = ([da, db]) => plus(da, db, s);
+      break;
+    case Op.SUB:
+      vjp = (g, n) => [grad(g, a), n[1] ? grad(neg(g), b) : null];
+      jvp = ([da, db]) => plus(da, db === null ? null : neg(db), s);
+      break;
+    case Op.MUL:
+      vjp = (g, n) => [n[0] ? grad(mul(g, b), a) : null, n[1] ? grad(mul(g, a), b) : null];
+      jvp = ([da, db]) => plus(da && mul(da, b), db && mul(a, db), s);
+      break;
+    case Op.DIV:
+      // d(a/b) = da/b - y db/b
+      vjp = (g, n) => [n[0] ? grad(div(g, b), a) : null, n[1] ? grad(neg(div(mul(g, y), b)), b) : null];
+      jvp = ([da, db]) => {
+        const t = plus(da, db && neg(mul(y, db)), s);
+        return t && div(t, b);
+      };
+      savesOut = true;
+      break;
+    case Op.POW: {
+      // d(a^b) = b a^(b-1) da + a^b log(a) db; the log term is taken as 0 where a == 0 (as PyTorch)
+      const dA = () => mul(b, pow(a, typeof b === 'number' ? b - 1 : sub(b, 1)));
+      const dB = () => where(eq(a, 0), 0, mul(y, log(a as Tensor)));
+      vjp = (g, n) => [n[0] ? grad(mul(g, dA()), a) : null, n[1] ? grad(mul(g, dB()), b) : null];
+      jvp = ([da, db]) => plus(da && mul(da, dA()), db && mul(db, dB()), s);
+      savesOut = true;
+      break;
+    }
+    case Op.MAXIMUM:
+    case Op.MINIMUM: {
+      // The gradient goes to the larger (smaller) operand and is split evenly on ties, as PyTorch.
+      const mask = () => add(op === Op.MAXIMUM ? gt(a, b) : lt(a, b), mul(eq(a, b), 0.5));
+      vjp = (g, n) => {
+        const m = mask();
+        return [n[0] ? grad(mul(g, m), a) : null, n[1] ? grad(sub(g, mul(g, m)), b) : null];
+      };
+      jvp = ([da, db]) => {
+        const m = mask();
+        return plus(da && mul(da, m), db && sub(db, mul(db, m)), s);
+      };
+      break;
+    }
+    default:
+      throw new Error(`${name}: no derivative rule`);
+  }
+  record(y, name, [ta, tb], vjp, jvp, undefined, savesOut);
 }
 
 /** Elementwise `a + b`. */
@@ -98,7 +180,48 @@ export function unary(op: OpCode, name: string, x: Tensor, floatOnly: boolean): 
   if (!(x instanceof Tensor)) throw new Error(`${name}: expected a tensor, got ${String(x)}`);
   const t = floatOnly && x.dtype === 'int32' ? x.to('float32') : x;
   header(t.dtype, t.device, t.shape);
-  return new Tensor(exec(op, t.handle(name)), t.shape, t.dtype, t.device);
+  const y = new Tensor(exec(op, t.handle(name)), t.shape, t.dtype, t.device);
+  if (needsRecord(t)) recordUnary(op, name, t, y);
+  return y;
+}
+
+/**
+ * The derivative rules of the unary ops, as `y' = d(x)` so that vjp is `g * d` and jvp is
+ * `t * d`. Rules that reuse the output y (exp, tanh, sigmoid, sqrt) keep y's own graph, so their
+ * second derivatives are right (the tfjs#3252 trap).
+ */
+function recordUnary(op: OpCode, name: string, x: Tensor, y: Tensor): void {
+  let d: () => Tensor | number;
+  let savesOut = false;
+  switch (op) {
+    case Op.NEG: d = () => -1; break;
+    case Op.EXP: d = () => y; savesOut = true; break;
+    case Op.LOG: d = () => reciprocal(x); break;
+    case Op.SIN: d = () => cos(x); break;
+    case Op.COS: d = () => neg(sin(x)); break;
+    case Op.TANH: d = () => sub(1, square(y)); savesOut = true; break;
+    case Op.SIGMOID: d = () => mul(y, sub(1, y)); savesOut = true; break;
+    // relu'(0) = 0, as PyTorch (the subgradient that keeps dead units dead).
+    case Op.RELU: d = () => gt(x, 0); break;
+    case Op.ABS: d = () => sign(x); break;
+    case Op.SQRT: d = () => div(0.5, y); savesOut = true; break;
+    case Op.SQUARE: d = () => mul(x, 2); break;
+    // sign is piecewise constant: its derivative is zero wherever it exists.
+    case Op.SIGN:
+      record(y, name, [x], () => [null], () => null);
+      return;
+    default:
+      throw new Error(`${name}: no derivative rule`);
+  }
+  const times = (g: Tensor) => {
+    const dv = d();
+    return typeof dv === 'number' ? mul(g, dv) : mul(g, dv);
+  };
+  record(y, name, [x], (g) => [times(g)], ([t]) => (t === null ? null : times(t)), undefined, savesOut);
+}
+
+function reciprocal(x: Tensor): Tensor {
+  return div(1, x);
 }
 
 /** `-x`. */
@@ -138,7 +261,13 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
   const at = header(x.dtype, x.device, x.shape);
   A[at] = lo;
   A[at + 1] = hi;
-  return new Tensor(exec(Op.CLAMP, x.handle('clamp')), x.shape, x.dtype, x.device);
+  const y = new Tensor(exec(Op.CLAMP, x.handle('clamp')), x.shape, x.dtype, x.device);
+  if (needsRecord(x)) {
+    // The gradient passes where lo <= x <= hi (PyTorch's convention at the bounds).
+    const inside = () => mul(ge(x, lo), le(x, hi));
+    record(y, 'clamp', [x], (g) => [mul(g, inside())], ([t]) => t && mul(t, inside()));
+  }
+  return y;
 }
 
 /**
@@ -159,5 +288,18 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const shape = broadcastShapes('where', ...shapes);
   header(dt, device, shape);
   const h = exec(Op.WHERE, c.handle('where'), typeof ta === 'number' ? ta : ta.handle('where'), typeof tb === 'number' ? tb : tb.handle('where'));
-  return new Tensor(h, shape, dt, device);
+  const y = new Tensor(h, shape, dt, device);
+  if (needsRecord(ta, tb)) {
+    const xa = typeof ta === 'number' ? null : ta;
+    const xb = typeof tb === 'number' ? null : tb;
+    record(
+      y,
+      'where',
+      [xa, xb],
+      (g, n) => [n[0] ? sumToShape(where(c, g, 0), xa!.shape) : null, n[1] ? sumToShape(where(c, 0, g), xb!.shape) : null],
+      ([da, db]) => (da === null && db === null ? null : where(c, da ?? 0, db ?? 0)),
+      [c],
+    );
+  }
+  return y;
 }

@@ -4,6 +4,8 @@ import { Op } from '../backend/opcodes.js';
 import { checkShape, fmt, normAxes, normAxis, numel, sameShape } from '../tensor/shape.js';
 import { isDType, promoteTypes, type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
+import { needsRecord, record } from '../autograd/record.js';
+import { sumToShape } from './sum_to_shape.js';
 
 
 /** The same data with another shape (one entry may be -1). Shares the buffer: no copy. */
@@ -25,9 +27,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   checkShape('reshape', out);
   if (numel(out) !== x.size) throw new Error(`reshape: cannot reshape ${fmt(x.shape)} (${x.size} elements) into ${fmt(shape)}`);
-  const s = out === shape ? shape.slice() : out;
-  header(x.dtype, x.device, s);
-  return new Tensor(exec(Op.RESHAPE, x.handle('reshape')), s, x.dtype, x.device);
+  return view(x, out === shape ? shape.slice() : out);
 }
 
 function checkTensor(op: string, x: unknown, what = 'x'): asserts x is Tensor {
@@ -50,7 +50,9 @@ function checkDevice(op: string, a: Tensor, b: Tensor, what: string): void {
 /** A reshape view with a known-good shape (the element count is unchanged). */
 function view(x: Tensor, shape: readonly number[]): Tensor {
   header(x.dtype, x.device, shape);
-  return new Tensor(exec(Op.RESHAPE, x.handle('reshape')), shape, x.dtype, x.device);
+  const y = new Tensor(exec(Op.RESHAPE, x.handle('reshape')), shape, x.dtype, x.device);
+  if (needsRecord(x)) record(y, 'reshape', [x], (g) => [reshape(g, x.shape)], ([t]) => t && reshape(t, shape));
+  return y;
 }
 
 /**
@@ -152,7 +154,9 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   }
   if (sameShape(out, x.shape)) return view(x, out);
   header(x.dtype, x.device, out);
-  return new Tensor(exec(Op.EXPAND, x.handle('expand')), out, x.dtype, x.device);
+  const y = new Tensor(exec(Op.EXPAND, x.handle('expand')), out, x.dtype, x.device);
+  if (needsRecord(x)) record(y, 'expand', [x], (g) => [sumToShape(g, x.shape)], ([t]) => t && expand(t, out));
+  return y;
 }
 
 /**

@@ -10,7 +10,10 @@
 import { A, exec, header, reserve } from '../backend/exec.js';
 import { Op, type OpCode } from '../backend/opcodes.js';
 import type { DType } from '../tensor/dtype.js';
-import { fmt, normAxes } from '../tensor/shape.js';
+import { fmt, normAxes, sameShape } from '../tensor/shape.js';
+import { needsRecord, record } from '../autograd/record.js';
+import { div, eq, exp, mul, sub } from './elementwise.js';
+import { expand, reshape } from './movement.js';
 import { Tensor } from '../tensor/tensor.js';
 
 type ReduceKind = 'same' | 'float' | 'index';
@@ -58,7 +61,45 @@ function reduce(op: OpCode, name: string, x: Tensor, axis: number | readonly num
   reserve(name, at, axes.length + 1);
   A[at] = axes.length;
   for (let i = 0; i < axes.length; i++) A[at + 1 + i] = axes[i];
-  return new Tensor(exec(op, x.handle(name)), out, dt, x.device);
+  const y = new Tensor(exec(op, x.handle(name)), out, dt, x.device);
+  if (kind !== 'index' && x.dtype !== 'int32' && needsRecord(x)) {
+    const keepShape = shape.map((d, i) => (isReduced[i] ? 1 : d));
+    recordReduce(op, name, x, y, axes, keepdim, keepShape);
+  }
+  return y;
+}
+
+/**
+ * Derivative rules of the reductions. `keepShape` is the output's shape with the reduced axes kept
+ * as size 1, so that `expand` broadcasts a gradient back over them.
+ */
+function recordReduce(op: OpCode, name: string, x: Tensor, y: Tensor, axes: number[], keepdim: boolean, keepShape: number[]): void {
+  const kept = (t: Tensor) => (keepdim || sameShape(t.shape, keepShape) ? t : reshape(t, keepShape));
+  const back = (g: Tensor) => expand(kept(g), x.shape);
+  const count = axes.reduce((n, a) => n * x.shape[a], 1);
+  switch (op) {
+    case Op.SUM:
+      record(y, name, [x], (g) => [back(g)], ([t]) => t && sum(t, axes, keepdim));
+      return;
+    case Op.MEAN:
+      record(y, name, [x], (g) => [div(back(g), count)], ([t]) => t && mean(t, axes, keepdim));
+      return;
+    case Op.MAX:
+    case Op.MIN: {
+      // The gradient is shared evenly between tied extrema, as torch.amax/amin do.
+      const share = () => {
+        const hit = eq(x, kept(y));
+        return div(hit, sum(hit, axes, true));
+      };
+      record(y, name, [x], (g) => [mul(back(g), share())], ([t]) => t && sum(mul(t, share()), axes, keepdim), undefined, true);
+      return;
+    }
+    case Op.LOGSUMEXP: {
+      const soft = () => exp(sub(x, kept(y)));
+      record(y, name, [x], (g) => [mul(back(g), soft())], ([t]) => t && sum(mul(t, soft()), axes, keepdim), undefined, true);
+      return;
+    }
+  }
 }
 
 /** Sum over `axis` (all axes when omitted); int32 stays int32 (wrapping on overflow). */

@@ -7,12 +7,14 @@ import { A, exec, header } from '../backend/exec.js';
 import { Op } from '../backend/opcodes.js';
 import { arrayClass, isDType, isDevice, type AnyTypedArray, type DType, type Device } from './dtype.js';
 import { scopes } from './scope.js';
+import { hooks } from './hooks.js';
 import { fmt, numel } from './shape.js';
 import * as ew from '../ops/elementwise.js';
 import * as red from '../ops/reduce.js';
 import * as mm from '../ops/matmul.js';
 import * as mv from '../ops/movement.js';
 import { copy_ } from '../ops/inplace.js';
+import { cast, clone } from '../ops/convert.js';
 
 /**
  * The garbage-collection backstop (Note [Handles] in native/core/binding.cc): frees the native
@@ -27,11 +29,6 @@ const backstop = new FinalizationRegistry<{ h: NativeHandle | null }>((cell) => 
   }
 });
 
-let tangentCleanup: ((t: Tensor) => void) | null = null;
-/** @internal Lets autograd/record.ts drop a disposed tensor's tangents. */
-export function registerTangentCleanup(fn: (t: Tensor) => void): void {
-  tangentCleanup = fn;
-}
 
 /** @internal Puts `t` under the garbage-collection backstop (once). */
 export function track(t: Tensor): void {
@@ -113,7 +110,7 @@ export class Tensor {
       addon.dispose(this._h);
       this._h = null;
       if (this._cell !== null) this._cell.h = null;
-      if (this._tangents !== null) tangentCleanup!(this);
+      if (this._tangents !== null) hooks.tangentCleanup!(this);
     }
   }
   /**
@@ -169,11 +166,7 @@ export class Tensor {
 
   /** A copy on another device or with another dtype (the same tensor if nothing changes). */
   to(target: Device | DType): Tensor {
-    if (isDType(target)) {
-      if (target === this.dtype) return this;
-      header(target, this.device, this.shape);
-      return new Tensor(exec(Op.CAST, this.handle('to')), this.shape, target, this.device);
-    }
+    if (isDType(target)) return cast(this, target);
     if (isDevice(target)) {
       if (target === this.device) return this;
       const view = this.data();
@@ -189,8 +182,11 @@ export class Tensor {
   }
   /** A copy with its own buffer. */
   clone(): Tensor {
-    header(this.dtype, this.device, this.shape);
-    return new Tensor(exec(Op.COPY, this.handle('clone')), this.shape, this.dtype, this.device);
+    return clone(this);
+  }
+  /** Accumulates the gradient of this tensor into the `.grad` of the leaves it depends on. */
+  backward(gradOutput?: Tensor | null, opts: { createGraph?: boolean; retainGraph?: boolean } = {}): void {
+    hooks.backward!(this, gradOutput, opts);
   }
   /** Sets `requiresGrad` and returns this tensor, for chaining. */
   requiresGrad_(flag = true): this {
