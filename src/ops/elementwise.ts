@@ -122,7 +122,7 @@ function recordBinary(op: OpCode, name: string, a: Operand, b: Operand, y: Tenso
     case Op.POW: {
       // d(a^b) = b a^(b-1) da + a^b log(a) db; the log term is taken as 0 where a == 0 (as PyTorch)
       const dA = () => mul(b, pow(a, typeof b === 'number' ? b - 1 : sub(b, 1)));
-      const dB = () => where(eq(a, 0), 0, mul(y, log(a as Tensor)));
+      const dB = () => (typeof a === 'number' ? mul(y, a === 0 ? 0 : Math.log(a)) : where(eq(a, 0), 0, mul(y, log(a))));
       vjp = (g, n) => [n[0] ? grad(mul(g, dA()), a) : null, n[1] ? grad(mul(g, dB()), b) : null];
       jvp = ([da, db]) => plus(da && mul(da, dA()), db && mul(db, dB()), s);
       savesOut = true;
