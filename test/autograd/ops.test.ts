@@ -8,10 +8,16 @@ import { prng } from '../helpers.js';
 import type { OpCase } from './cases/types.js';
 import { elementwiseCases } from './cases/elementwise.js';
 import { reduceCases } from './cases/reduce.js';
+import { movementCases } from './cases/movement.js';
+import { matmulCases } from './cases/matmul.js';
+import { nnCases } from './cases/nn.js';
 
 const table: [string, OpCase[]][] = [
   ['elementwise', elementwiseCases],
   ['reduce', reduceCases],
+  ['movement', movementCases],
+  ['matmul', matmulCases],
+  ['nn', nnCases],
 ];
 
 function randomLike(t: mg.Tensor, seed: number): mg.Tensor {
