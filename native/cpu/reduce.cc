@@ -89,11 +89,10 @@ struct ExtR {
   static void step(S& s, T v, int64_t) { s.v = pick(s.v, v); }
   static void merge(S& s, const S& o) { s.v = pick(s.v, o.v); }
   static void contig(S& s, const T* p, int64_t n, int64_t) { s.v = MG_ISA_CALL(red_ext_run, p, n, s.v, IsMax); }
-  static void rows(S* blk, const T* xb, const int64_t* offs, int64_t nrows, int w, int64_t) {
-    T t[kTile];
-    for (int j = 0; j < w; ++j) t[j] = blk[j].v;
-    MG_ISA_CALL(red_ext_rows, xb, offs, nrows, w, t, IsMax);
-    for (int j = 0; j < w; ++j) blk[j].v = t[j];
+  // The per-ISA red_ext_rows measured slower than this inlined loop (max axis 0 of [1000,1000]
+  // f32: 0.6 ms vs 0.2 ms on AVX2), so tile rows stay here.
+  static void rows(S* blk, const T* xb, const int64_t* offs, int64_t nrows, int w, int64_t r0) {
+    rows_by_step<ExtR>(blk, xb, offs, nrows, w, r0);
   }
   T finish(const S& s, int64_t) const { return s.v; }
 };
