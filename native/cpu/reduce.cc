@@ -89,8 +89,8 @@ struct ExtR {
   static void step(S& s, T v, int64_t) { s.v = pick(s.v, v); }
   static void merge(S& s, const S& o) { s.v = pick(s.v, o.v); }
   static void contig(S& s, const T* p, int64_t n, int64_t) { s.v = MG_ISA_CALL(red_ext_run, p, n, s.v, IsMax); }
-  // The per-ISA red_ext_rows measured slower than this inlined loop (max axis 0 of [1000,1000]
-  // f32: 0.6 ms vs 0.2 ms on AVX2), so tile rows stay here.
+  // TODO(perf): max/min axis 0 of [1000,1000] f32 regressed (0.2-0.3 ms before the tile loop took
+  // precomputed row offsets, 0.6-1.6 ms after, with red_ext_rows or this loop); not yet understood.
   static void rows(S* blk, const T* xb, const int64_t* offs, int64_t nrows, int w, int64_t r0) {
     rows_by_step<ExtR>(blk, xb, offs, nrows, w, r0);
   }
