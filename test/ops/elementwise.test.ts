@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as mg from '../../src/index.js';
 import { exec, header } from '../../src/backend/exec.js';
 import { Op } from '../../src/backend/opcodes.js';
-import { broadcastRead, expectClose, numel, randomTensor, unravel } from '../helpers.js';
+import { broadcastRead, expectClose, numel, prng, randomTensor, unravel } from '../helpers.js';
 
 type DT = mg.DType;
 const FLOATS: DT[] = ['float32', 'float64'];
@@ -316,5 +316,100 @@ describe.each(ISAS)('ISA %s', (isa) => {
   it('small inputs of every op agree with the reference', () => {
     mg.backend.setCpuIsa(isa);
     for (const c of BIN) for (const dt of c.ints ? ALL : FLOATS) checkBinary(c, dt, [3, 1, 17], [4, 17], 3);
+  });
+});
+
+// ---- float32 transcendentals: <= 2 ulp against the correctly rounded result, every ISA ----------
+// (AVX2 / AVX-512 use the vector code of native/cpu/simd/vmath.h, base calls libm.) References are
+// Math.* in double rounded once to float32; an error is counted in float32 ulps of the reference.
+const F32_MAX = 3.4028234663852886e38;
+/** Float32 ulp at `y` (a float32 value): 2^(exponent - 23), denormal spacing below 2^-126. */
+function ulp32(y: number): number {
+  const a = Math.abs(y);
+  const e = a === 0 ? -126 : Math.max(Math.floor(Math.log2(a)), -126);
+  // log2 may round up just below a power of two: check against the value itself.
+  const p = 2 ** e > a && e > -126 ? e - 1 : e;
+  return 2 ** (p - 23);
+}
+/** The float32 values with these bit patterns. */
+function fromBits(bits: number[]): number[] {
+  const u = new Uint32Array(bits);
+  return Array.from(new Float32Array(u.buffer));
+}
+const nextUp = (x: number) => { const f = new Float32Array([x]); const u = new Uint32Array(f.buffer); u[0] += x >= 0 ? 1 : -1; return f[0]; };
+const nextDown = (x: number) => { const f = new Float32Array([x]); const u = new Uint32Array(f.buffer); u[0] += x > 0 ? -1 : 1; return x === 0 ? -(2 ** -149) : f[0]; };
+/** Sweep inputs: 2e5 log-spaced magnitudes over the whole float32 range (both signs), dense linear
+ * runs over [lo, hi], random bit patterns, special values and the neighbours of `edges`. */
+function sweep(lo: number, hi: number, edges: number[]): Float32Array {
+  const v: number[] = [0, -0, Infinity, -Infinity, NaN, 2 ** -149, -(2 ** -149), 2 ** -126, -(2 ** -126), F32_MAX, -F32_MAX];
+  const N = 100_000;
+  for (let k = 0; k <= N; k++) {
+    const m = 2 ** (-149 + (k / N) * (128 + 149));
+    v.push(Math.min(m, F32_MAX), -Math.min(m, F32_MAX));
+  }
+  for (let k = 0; k <= 50_000; k++) v.push(lo + ((hi - lo) * k) / 50_000);
+  const rnd = prng(99);
+  v.push(...fromBits(Array.from({ length: 20_000 }, () => Math.floor(rnd() * 2 ** 32))));
+  for (const e of edges) {
+    let a = Math.fround(e), b = a;
+    for (let k = 0; k < 8; k++) { v.push(a, b); a = nextUp(a); b = nextDown(b); }
+  }
+  return Float32Array.from(v);
+}
+const sigmoidRef = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+const TRANS: { name: string; f: (t: mg.Tensor) => mg.Tensor; ref: (x: number) => number; lo: number; hi: number; edges: number[] }[] = [
+  { name: 'exp', f: mg.exp, ref: Math.exp, lo: -110, hi: 95, edges: [88.72283172607421875, 88.7228393554, -87.33654, -103.27893, -103.97208, -104, 89, 1, -1, 0.3465736] },
+  { name: 'log', f: mg.log, ref: Math.log, lo: 0, hi: 4, edges: [1, Math.SQRT1_2, Math.SQRT2, 2 ** -126, 2, 0.5, F32_MAX] },
+  { name: 'tanh', f: mg.tanh, ref: Math.tanh, lo: -12, hi: 12, edges: [0.625, -0.625, 9, 9.1, 10, -10, 2 ** -12] },
+  { name: 'sigmoid', f: mg.sigmoid, ref: sigmoidRef, lo: -110, hi: 40, edges: [0, -87.3, -88.72, -103.3, -103.97, -120, 17, 16.6] },
+  { name: 'sin', f: mg.sin, ref: Math.sin, lo: -100, hi: 100, edges: [Math.PI, Math.PI / 2, Math.PI / 4, 355, 2 ** 20, -(2 ** 20), 2 ** 21, 1e6, 1e22] },
+  { name: 'cos', f: mg.cos, ref: Math.cos, lo: -100, hi: 100, edges: [Math.PI, Math.PI / 2, Math.PI / 4, 355, 2 ** 20, -(2 ** 20), 2 ** 21, 1e6, 1e22] },
+];
+const TRANS_INPUTS = new Map(TRANS.map((c) => {
+  const x = sweep(c.lo, c.hi, c.edges);
+  return [c.name, { x, ref: Float32Array.from(x, c.ref) }] as const;  // Float32Array.from rounds like Math.fround
+}));
+
+describe.each(ISAS)('float32 transcendentals, ISA %s', (isa) => {
+  it.each(TRANS.map((c) => c.name))('%s is within 2 ulp over the float32 range, specials exact', (name) => {
+    expect(mg.backend.setCpuIsa(isa)).toBe(isa);
+    const c = TRANS.find((t) => t.name === name)!;
+    const { x, ref } = TRANS_INPUTS.get(name)!;
+    const got = c.f(mg.tensor(x, { shape: [x.length], dtype: 'float32' })).data();
+    expect(got.length).toBe(x.length);
+    let worst = 0, at = 0;
+    for (let i = 0; i < x.length; i++) {
+      const g = got[i], r = ref[i];
+      if (Number.isNaN(r) || Number.isNaN(g) || !Number.isFinite(r) || !Number.isFinite(g)) {
+        if (!Object.is(g, r) && !(Number.isNaN(g) && Number.isNaN(r))) throw new Error(`${name}(${x[i]}) = ${g}, expected ${r}`);
+        continue;
+      }
+      const u = Math.abs(g - r) / ulp32(r);
+      if (u > worst) { worst = u; at = x[i]; }
+    }
+    expect(worst, `${name}: max error ${worst} ulp at x = ${at}`).toBeLessThanOrEqual(2);
+  });
+  it('special values and saturation are exact', () => {
+    mg.backend.setCpuIsa(isa);
+    const d = (f: (t: mg.Tensor) => mg.Tensor, v: number[]) => Array.from(f(mg.tensor(Float32Array.from(v), { shape: [v.length], dtype: 'float32' })).data());
+    expect(d(mg.exp, [-Infinity, Infinity, NaN, 0, -0, 89, 88.7228393554, 1e30, -104, -1e30])).toEqual([0, Infinity, NaN, 1, 1, Infinity, Infinity, Infinity, 0, 0]);
+    expect(d(mg.exp, [88.72283172607421875])[0]).toBeLessThan(Infinity);
+    expect(d(mg.log, [0, -0, -1, -Infinity, Infinity, NaN, 1, 2 ** -149])).toEqual([-Infinity, -Infinity, NaN, NaN, Infinity, NaN, 0, Math.fround(-149 * Math.LN2)]);
+    expect(d(mg.tanh, [9.1, -9.1, 10, -10, 50, -50, 1e30, -1e30, Infinity, -Infinity, NaN, 2 ** -140])).toEqual([1, -1, 1, -1, 1, -1, 1, -1, 1, -1, NaN, 2 ** -140]);
+    expect(d(mg.sigmoid, [Infinity, -Infinity, 1e30, -1e30, 40, -200, NaN, 0])).toEqual([1, 0, 1, 0, 1, 0, NaN, 0.5]);
+    expect(d(mg.sigmoid, [-100])[0]).toBe(Math.fround(Math.exp(-100)));  // a denormal, not 0
+    expect(d(mg.sin, [Infinity, -Infinity, NaN, 0, 2 ** -140])).toEqual([NaN, NaN, NaN, 0, 2 ** -140]);
+    expect(d(mg.cos, [Infinity, -Infinity, NaN, 0])).toEqual([NaN, NaN, NaN, 1]);
+  });
+  it('lengths off the vector width (padded tails) match the whole-array result', () => {
+    mg.backend.setCpuIsa(isa);
+    const { x } = TRANS_INPUTS.get('sin')!;
+    for (const c of TRANS) {
+      const whole = c.f(mg.tensor(x.subarray(0, 40), { shape: [40], dtype: 'float32' })).data();
+      for (const n of [1, 3, 7, 9, 15, 17, 31, 33]) {
+        const part = c.f(mg.tensor(x.subarray(0, n), { shape: [n], dtype: 'float32' })).data();
+        expect(Array.from(part)).toEqual(Array.from(whole.subarray(0, n)));
+      }
+    }
   });
 });

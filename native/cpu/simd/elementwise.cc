@@ -1,6 +1,7 @@
 // Inner loops of the elementwise kernels, compiled once per ISA (Note [ISA variants] in
 // CMakeLists.txt). The loops are plain C++ written so that the compiler vectorises them for the
-// ISA's flags; transcendentals call libm (accuracy beats speed). native/cpu/elementwise.cc plans
+// ISA's flags; float32 transcendentals use native/cpu/simd/vmath.h under AVX2 / AVX-512, the base
+// ISA and float64 call libm (accuracy beats speed). native/cpu/elementwise.cc plans
 // the broadcast and the threading; this file walks one range of output elements.
 //
 // The first part (the plan and the entry points) is also included by native/cpu/elementwise.cc,
@@ -55,6 +56,11 @@ MG_DECLARE_ISA_FNS(
 #include <cmath>
 #include <limits>
 #include <type_traits>
+
+#if defined(MG_ISA_avx2) || defined(MG_ISA_avx512)
+#include "cpu/simd/vmath.h"
+#define MG_EW_VMATH 1
+#endif
 
 namespace mg::cpu::MG_ISA {
 namespace {
@@ -253,6 +259,20 @@ void unary_t(const EwPlan& p, int64_t b, int64_t e) {
     }
     default: break;
   }
+#ifdef MG_EW_VMATH
+  // float32 transcendentals: vectorised (native/cpu/simd/vmath.h, <= 2 ulp); float64 keeps libm.
+  if constexpr (std::is_same_v<T, float>) {
+    switch (p.op) {
+      case EwOp::Exp: return vexp_f32(x, o, n);
+      case EwOp::Log: return vlog_f32(x, o, n);
+      case EwOp::Sin: return vsin_f32(x, o, n);
+      case EwOp::Cos: return vcos_f32(x, o, n);
+      case EwOp::Tanh: return vtanh_f32(x, o, n);
+      case EwOp::Sigmoid: return vsigmoid_f32(x, o, n);
+      default: break;
+    }
+  }
+#endif
   if constexpr (!I) {
     switch (p.op) {
       case EwOp::Exp: return map(x, o, n, [](T v) { return std::exp(v); });
