@@ -36,6 +36,7 @@ function dotAll(a: readonly mg.Tensor[], b: readonly mg.Tensor[]): number {
 }
 
 for (const [family, cases] of table) {
+  if (cases.length === 0) continue; // rows still to come for this family
   describe(`op table: ${family}`, () => {
     for (const c of cases) {
       test(`${c.name}: gradcheck (vjp and jvp)`, () => {
