@@ -30,11 +30,33 @@ const backstop = new FinalizationRegistry<{ h: NativeHandle | null }>((cell) => 
 });
 
 
+/**
+ * Tensors waiting to be registered with the backstop. Registration is deferred to a microtask:
+ * finalizers only run once the event loop turns, so a tensor disposed before then (the usual
+ * create-use-dispose pattern) never needs to pay for registering.
+ */
+let pending: Tensor[] = [];
+let flushQueued = false;
+function flushPending(): void {
+  const list = pending;
+  pending = [];
+  flushQueued = false;
+  for (const t of list) {
+    if (t._cell === null && t._h !== null) {
+      t._cell = { h: t._h };
+      backstop.register(t, t._cell);
+    }
+  }
+}
+
 /** @internal Puts `t` under the garbage-collection backstop (once). */
 export function track(t: Tensor): void {
-  if (t._cell === null && t._h !== null) {
-    t._cell = { h: t._h };
-    backstop.register(t, t._cell);
+  if (t._cell !== null || t._h === null) return;
+  pending.push(t);
+  if (pending.length >= 65536) flushPending(); // bound the queue in long synchronous loops
+  else if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushPending);
   }
 }
 
