@@ -14,7 +14,11 @@ function collect(x: unknown, keep: Set<Tensor>, seen: Set<unknown>, TensorClass:
   if (x === null || typeof x !== 'object' || seen.has(x)) return;
   seen.add(x);
   if (x instanceof TensorClass) {
-    keep.add(x as Tensor);
+    const t = x as Tensor;
+    keep.add(t);
+    // A dual's tangents are part of it (forward mode): a tangent made inside the scope must
+    // survive with its primal, or closing the forward level would dispose it under the caller.
+    if (t._tangents !== null) for (const tan of t._tangents.values()) collect(tan, keep, seen, TensorClass);
     return;
   }
   if (Array.isArray(x)) for (const v of x) collect(v, keep, seen, TensorClass);
