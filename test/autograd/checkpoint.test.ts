@@ -13,6 +13,7 @@ function recurrence(x: mg.Tensor, w: mg.Tensor, steps = 20): mg.Tensor {
   return h;
 }
 const loss = (h: mg.Tensor) => h.square().sum();
+const rec = (x: mg.Tensor, w: mg.Tensor) => recurrence(x, w);
 
 function inputs() {
   const x = randomTensor([6], 'float64', 3, -1, 1).t.requiresGrad_();
@@ -33,7 +34,7 @@ describe('checkpoint', () => {
   test('same value and first-order gradients as the plain computation', () => {
     const { x, w } = inputs();
     const plain = loss(recurrence(x, w));
-    const ck = loss(mg.checkpoint(recurrence, x, w));
+    const ck = loss(mg.checkpoint(rec, x, w));
     expect(ck.requiresGrad).toBe(true);
     expect(ck.item()).toBe(plain.item());
     const [gx0, gw0] = mg.grad(plain, [x, w]);
@@ -63,7 +64,7 @@ describe('checkpoint', () => {
   test('second-order gradients (grad of grad with createGraph) equal the plain ones', () => {
     const { x, w } = inputs();
     const second = (useCk: boolean) => {
-      const h = useCk ? mg.checkpoint(recurrence, x, w) : recurrence(x, w);
+      const h = useCk ? mg.checkpoint(rec, x, w) : recurrence(x, w);
       const [gx, gw] = mg.grad(loss(h), [x, w], { createGraph: true });
       expect(gx!.requiresGrad).toBe(true);
       const s = gx!.square().sum().add(gw!.mul(x).sum());
@@ -151,7 +152,7 @@ describe('checkpoint', () => {
     const { x, w } = inputs();
     const live = (useCk: boolean) => {
       const before = mg.memory().cpu.tensors;
-      const l = mg.tidy(() => loss(useCk ? mg.checkpoint(recurrence, x, w) : recurrence(x, w)));
+      const l = mg.tidy(() => loss(useCk ? mg.checkpoint(rec, x, w) : recurrence(x, w)));
       const held = mg.memory().cpu.tensors - before;
       const [gx] = mg.grad(l, [x]);
       expect(Number.isFinite(gx!.sum().item())).toBe(true);
@@ -165,7 +166,7 @@ describe('checkpoint', () => {
 
   test('under noGrad it records nothing; closed-over tensors get no gradient', () => {
     const { x, w } = inputs();
-    const y = mg.noGrad(() => mg.checkpoint(recurrence, x, w));
+    const y = mg.noGrad(() => mg.checkpoint(rec, x, w));
     expect(y.requiresGrad).toBe(false);
     const c = mg.checkpoint((a) => a.mul(w), x); // w is a constant of fn
     expect(mg.grad(c.sum(), x)[0]!.toArray()).toEqual(w.toArray());
