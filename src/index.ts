@@ -32,6 +32,7 @@ export { grad, noGrad, enableGrad, isGradEnabled, detectAnomaly, type GradOption
 export { jvp } from './autograd/forward.js';
 export { vjp, valueAndGrad, hvp, vhp, hessian, jacobian, type HvpOptions, type JacobianOptions } from './autograd/functional.js';
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
+export { checkpoint } from './autograd/checkpoint.js';
 export * as nn from './nn/index.js';
 export * as cuda from './cuda.js';
 export * as backend from './backend/index.js';

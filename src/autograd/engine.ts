@@ -180,6 +180,17 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | reado
   });
 }
 
+/**
+ * @internal `grad` for callers whose `inputs` are distinct tensors none of which lies on the path
+ * from `outputs` to another (checkpoint's fresh aliases): the walk stops at them instead of
+ * visiting the graph above. Returns null for unreachable inputs; `retainGraph` is `createGraph`.
+ */
+export function gradAtFrontier(outputs: readonly Tensor[], inputs: readonly Tensor[], gradOutputs: readonly Tensor[], createGraph: boolean): (Tensor | null)[] {
+  const gos = prepareOutputs('checkpoint', [...outputs], gradOutputs);
+  const grads = run('checkpoint', [...outputs], gos, new Set(inputs), createGraph, createGraph, true);
+  return inputs.map((x) => grads.get(x) ?? null);
+}
+
 /** Collects the leaves (tensors requiring grad without a node) above `outputs`. */
 function leavesOf(outputs: Tensor[]): Set<Tensor> {
   const leaves = new Set<Tensor>();

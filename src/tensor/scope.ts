@@ -14,7 +14,11 @@ function collect(x: unknown, keep: Set<Tensor>, seen: Set<unknown>, TensorClass:
   if (x === null || typeof x !== 'object' || seen.has(x)) return;
   seen.add(x);
   if (x instanceof TensorClass) {
-    keep.add(x as Tensor);
+    const t = x as Tensor;
+    keep.add(t);
+    // A dual's tangents are part of it (forward mode): a tangent made inside the scope must
+    // survive with its primal, or closing the forward level would dispose it under the caller.
+    if (t._tangents !== null) for (const tan of t._tangents.values()) collect(tan, keep, seen, TensorClass);
     return;
   }
   if (Array.isArray(x)) for (const v of x) collect(v, keep, seen, TensorClass);
@@ -31,6 +35,7 @@ export function closeScope(result: unknown, TensorClass: Function, track: (t: Te
   const keep = new Set<Tensor>();
   collect(result, keep, new Set(), TensorClass);
   const parent = scopes.length ? scopes[scopes.length - 1] : null;
+  freeUnreachableNodes(mine, keep);
   for (const t of mine) {
     if (keep.has(t) || t._kept) {
       if (parent && !t._kept) parent.push(t);
@@ -38,5 +43,56 @@ export function closeScope(result: unknown, TensorClass: Function, track: (t: Te
     } else {
       t._release(); // saved tensors outlive the scope (Note [Saved tensors] in autograd/record.ts)
     }
+  }
+}
+
+/** What scope.ts needs of an autograd node (tensor/ sits below autograd/record.ts). */
+interface NodeLike {
+  freed: boolean;
+  readonly inputs: readonly (Tensor | null)[];
+  readonly saved: readonly Tensor[];
+  free(): void;
+}
+
+/**
+ * Note [Scope frees graphs]: the tape nodes of the tensors a scope releases are freed (their saved
+ * tensors released, Note [Saved tensors] in autograd/record.ts) unless a surviving tensor of the
+ * scope (returned or kept) can still reach them through node inputs, saved tensors or tangents.
+ * Without this, a node that no backward pass visits (the inner loss of a createGraph step: the
+ * outer backward goes through its gradient, not through the loss itself) would keep its saved
+ * tensors alive until garbage collection. Only tensors created in this scope can reach these
+ * nodes: tensors made before the scope opened cannot have them as inputs.
+ */
+function freeUnreachableNodes(mine: Tensor[], keep: Set<Tensor>): void {
+  let any = false;
+  for (const t of mine) {
+    const n = t._node as NodeLike | null;
+    if (n !== null && !n.freed && !keep.has(t) && !t._kept) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return;
+  const local = new Set(mine);
+  const reached = new Set<Tensor>();
+  const stack: Tensor[] = [];
+  for (const t of mine) if (keep.has(t) || t._kept) stack.push(t);
+  const visit = (x: Tensor | null) => {
+    if (x !== null && local.has(x) && !reached.has(x)) stack.push(x);
+  };
+  while (stack.length) {
+    const t = stack.pop()!;
+    if (reached.has(t)) continue;
+    reached.add(t);
+    const n = t._node as NodeLike | null;
+    if (n !== null && !n.freed) {
+      for (const x of n.inputs) visit(x);
+      for (const x of n.saved) visit(x);
+    }
+    if (t._tangents !== null) for (const x of t._tangents.values()) visit(x);
+  }
+  for (const t of mine) {
+    const n = t._node as NodeLike | null;
+    if (n !== null && !n.freed && !reached.has(t)) n.free();
   }
 }
