@@ -21,10 +21,20 @@ function opts(op: string, o: TensorOptions | undefined, fallback: DType = 'float
   const device = o?.device ?? 'cpu';
   if (!isDType(dtype)) throw new Error(`${op}: unknown dtype ${String(dtype)} (use 'float32', 'float64' or 'int32')`);
   if (!isDevice(device)) throw new Error(`${op}: unknown device ${String(device)} (use 'cpu' or 'cuda')`);
+  if (device === 'cuda') requireCuda(op);
   const requiresGrad = o?.requiresGrad ?? false;
   if (requiresGrad && dtype === 'int32') throw new Error(`${op}: only floating-point tensors can require gradients`);
   return { dtype, device, requiresGrad };
 }
+
+/** Throws a clear error when CUDA tensors are requested without a usable GPU. */
+export function requireCuda(op: string): void {
+  if (cudaDevices === undefined) cudaDevices = addon.cudaInfo().deviceCount;
+  if (cudaDevices === 0) {
+    throw new Error(`${op}: cuda: no CUDA device is available (mg.cuda.isAvailable() is false${addon.cudaInfo().compiled ? '' : '; this build of metagrad has no CUDA backend'})`);
+  }
+}
+let cudaDevices: number | undefined;
 
 function finish(t: Tensor, requiresGrad: boolean): Tensor {
   t.requiresGrad = requiresGrad;

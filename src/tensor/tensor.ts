@@ -15,6 +15,7 @@ import * as mm from '../ops/matmul.js';
 import * as mv from '../ops/movement.js';
 import { copy_ } from '../ops/inplace.js';
 import { cast, clone } from '../ops/convert.js';
+import { requireCuda } from './creation.js';
 
 /**
  * The garbage-collection backstop (Note [Handles] in native/core/binding.cc): frees the native
@@ -191,6 +192,7 @@ export class Tensor {
     if (isDType(target)) return cast(this, target);
     if (isDevice(target)) {
       if (target === this.device) return this;
+      if (target === 'cuda') requireCuda('to');
       const view = this.data();
       header(this.dtype, target, this.shape);
       return new Tensor(addon.fromBuffer(view), this.shape, this.dtype, target);
