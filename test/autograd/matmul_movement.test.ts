@@ -204,3 +204,25 @@ describe('movement ops: closed forms and higher orders', () => {
     }
   });
 });
+
+describe('saved tensors', () => {
+  // Rules make temporaries that only a scope frees (the engine releases gradients, not every
+  // intermediate), so this runs in tidy: what must hold is that the promotion temporaries, saved
+  // by the nodes of matmul and cat, are released there instead of disposed under the graph.
+  test('gradients through the promotion temporaries of matmul and cat; nothing outlives the scope', () => {
+    const before = mg.memory().tensors;
+    const g = mg.tidy(() => {
+      const a = mg.tensor([[1, 2], [3, 4]], { dtype: 'float32' }).requiresGrad_();
+      const b = mg.tensor([[0.5, -1], [2, 0.25]], { dtype: 'float64' });
+      const z = mg.cat([a, mg.matmul(a, b)], 0);
+      return mg.grad(mg.sum(mg.square(z)), [a])[0]!;
+    });
+    // d/da [sum(a^2) + sum((a b)^2)] = 2a + 2 (a b) b^T
+    const av = [1, 2, 3, 4];
+    const bv = [0.5, -1, 2, 0.25];
+    const abbt = mm(mm(av, bv, 2, 2, 2), tr(bv, 2, 2), 2, 2, 2);
+    expectClose(g, av.map((v, i) => 2 * v + 2 * abbt[i]), { rtol: 1e-6, atol: 1e-6 });
+    g.dispose();
+    expect(mg.memory().tensors).toBe(before);
+  });
+});

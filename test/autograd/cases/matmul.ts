@@ -27,6 +27,7 @@ export const matmulCases: OpCase[] = [
   { name: 'matmulT (T,T) [2,1,3,2]@[2,3]', fn: (a, b) => matmulT(a, b, true, true), inputs: () => [r([2, 1, 3, 2], 29), r([2, 3], 30)] },
   { name: 'matmulT (T,T) with a 1-D left operand', fn: (a, b) => matmulT(a, b, true, true), inputs: () => [r([3], 31), r([2, 3], 32)] },
   { name: 'matmulT (T,F) nonlinear', fn: (a, b) => mg.square(matmulT(a.sin(), b, true, false)), inputs: () => [r([3, 2], 33), r([3, 2], 34)] },
+  { name: 'matmulT (F,T) with a 1-D right operand', fn: (a, b) => matmulT(a, b, false, true), inputs: () => [r([2, 2, 3], 43), r([3], 44)] },
   // nn.functional.linear (matmulT(x, w, false, true) + bias)
   { name: 'linear with bias', fn: (x, w, b) => F.linear(x, w, b), inputs: () => [r([2, 3], 35), r([2, 3], 36), r([2], 37)] },
   { name: 'linear without bias, 3-D input', fn: (x, w) => F.linear(x, w), inputs: () => [r([2, 2, 3], 38), r([2, 3], 39)] },

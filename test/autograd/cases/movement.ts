@@ -64,6 +64,9 @@ export const movementCases: OpCase[] = [
     fn: (x, s) => mg.indexAdd(x.square(), -2, ix([1]), s.mul(x.sum())),
     inputs: () => [r([2, 2], 37), r([1, 2], 38)],
   },
+  { name: 'indexAdd into a constant', fn: (s) => mg.indexAdd(mg.ones([2, 3], { dtype: 'float64' }), 0, ix([1, 1, 0]), s.square()), inputs: () => [r([3, 3], 43)] },
+  { name: 'gather 0-d x and index', fn: (a) => mg.gather(a, 0, mg.tensor(0, { dtype: 'int32' })).mul(a), inputs: () => [r([], 44)] },
+  { name: 'permute identity (view) and a 2-cycle', fn: (a) => mg.permute(a, [0, 1]).mul(mg.permute(a, [1, 0]).sum(0)), inputs: () => [r([2, 2], 45)] },
   // pad (oneHot: int input, no gradient; used as a constant)
   { name: 'pad last dim', fn: (a) => mg.pad(a, [1, 2]), inputs: () => [r([2, 2], 39)] },
   { name: 'pad two dims with a value, squared', fn: (a) => mg.square(mg.pad(a, [0, 1, 2, 0], 3)), inputs: () => [r([2, 2], 40)] },
