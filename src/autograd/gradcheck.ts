@@ -5,7 +5,7 @@
  * forward-over-reverse). Both throw a readable report on failure.
  */
 import { jacobian, vjp } from './functional.js';
-import { noGrad } from './engine.js';
+import { enableGrad, noGrad } from './engine.js';
 import { cat } from '../ops/movement.js';
 import { prngNormal } from './random_vectors.js';
 import { tensor } from '../tensor/creation.js';
@@ -44,7 +44,8 @@ function numerical(f: Fn, inputs: Tensor[], i: number, eps: number): { J: Float6
       d[j] += delta;
       const xs = inputs.slice();
       xs[i] = tensor(d, { shape: x.shape, dtype: 'float64', device: x.device });
-      const y = noGrad(() => f(...xs));
+      // Not noGrad: gradgradcheck's f runs a vjp inside, which needs recording to be on.
+      const y = enableGrad(() => f(...xs));
       const v = flat(y);
       xs[i].dispose();
       y.dispose();

@@ -4,6 +4,10 @@ import { Op } from '../backend/opcodes.js';
 import { promoteTypes } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { needsRecord, record, release } from '../autograd/record.js';
+import { add } from './elementwise.js';
+import { reshape } from './movement.js';
+import { sumToShape } from './sum_to_shape.js';
 
 function incompatible(name: string, a: Tensor, b: Tensor, why: string): Error {
   return new Error(`${name}: shapes ${fmt(a.shape)} and ${fmt(b.shape)} are not compatible (${why})`);
@@ -54,16 +58,57 @@ function product(name: string, a: Tensor, b: Tensor, transA: boolean, transB: bo
   A[at] = ta ? 1 : 0;
   A[at + 1] = tb ? 1 : 0;
   const out = new Tensor(exec(Op.MATMUL, xa.handle(name), xb.handle(name)), full, dt, a.device);
-  if (xa !== a) xa.dispose();
-  if (xb !== b) xb.dispose();
-  if (as.length >= 2 && bs.length >= 2) return out;
-  // Remove the dims the 1-D operands added (a view of the same buffer).
-  const shape = batch.slice();
-  if (as.length >= 2) shape.push(m);
-  if (bs.length >= 2) shape.push(n);
-  const r = out.reshape(shape);
-  out.dispose();
+  let r = out;
+  if (as.length < 2 || bs.length < 2) {
+    // Remove the dims the 1-D operands added (a view of the same buffer; out records nothing).
+    const shape = batch.slice();
+    if (as.length >= 2) shape.push(m);
+    if (bs.length >= 2) shape.push(n);
+    r = out.reshape(shape);
+    out.dispose();
+  }
+  if (dt !== 'int32' && needsRecord(xa, xb)) recordProduct(name, xa, xb, ta, tb, full, r);
+  // Free promotion temporaries now (release: the tape node may still hold them).
+  if (xa !== a) release(xa);
+  if (xb !== b) release(xb);
   return r;
+}
+
+/**
+ * The derivative rules of `r = op(a) @ op(b)` (r has the final shape, `full` the shape with the
+ * dims of 1-D operands kept), written with matmulT's flags so no transpose is materialised. With
+ * G the gradient, d op(a) = G op(b)^T and d op(b) = op(a)^T G; a transposed operand takes the
+ * transpose of that. Batch broadcasting is undone by sumToShape (ARCHITECTURE.md rule 4) and a
+ * 1-D operand is handled as the [1,k] row or [k,1] column it stands for.
+ */
+function recordProduct(name: string, a: Tensor, b: Tensor, ta: boolean, tb: boolean, full: readonly number[], r: Tensor): void {
+  const as = a.shape;
+  const bs = b.shape;
+  const mat = (x: Tensor, s: readonly number[]) => (x.ndim === s.length ? x : reshape(x, s));
+  const a2 = as.length >= 2 ? as : [1, as[0]];
+  const b2 = bs.length >= 2 ? bs : [bs[0], 1];
+  const back = (d: Tensor, s2: readonly number[], s: readonly number[]) => {
+    const ds = sumToShape(d, s2);
+    return s.length === s2.length ? ds : reshape(ds, s);
+  };
+  record(
+    r,
+    name,
+    [a, b],
+    (g, needs) => {
+      const G = mat(g, full);
+      const A2 = mat(a, a2);
+      const B2 = mat(b, b2);
+      const da = needs[0] ? back(ta ? matmulT(B2, G, tb, true) : matmulT(G, B2, false, !tb), a2, as) : null;
+      const db = needs[1] ? back(tb ? matmulT(G, A2, true, ta) : matmulT(A2, G, !ta, false), b2, bs) : null;
+      return [da, db];
+    },
+    ([da, db]) => {
+      const t1 = da && matmulT(da, b, ta, tb);
+      const t2 = db && matmulT(a, db, ta, tb);
+      return t1 === null ? t2 : t2 === null ? t1 : add(t1, t2);
+    },
+  );
 }
 
 /**

@@ -4,8 +4,9 @@ import { Op } from '../backend/opcodes.js';
 import { checkShape, fmt, normAxes, normAxis, numel, sameShape } from '../tensor/shape.js';
 import { isDType, promoteTypes, type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { needsRecord, record } from '../autograd/record.js';
+import { needsRecord, needsRecordAll, record, release } from '../autograd/record.js';
 import { sumToShape } from './sum_to_shape.js';
+import { arange, zeros } from '../tensor/creation.js';
 
 
 /** The same data with another shape (one entry may be -1). Shares the buffer: no copy. */
@@ -125,7 +126,13 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const shape = p.map((a) => x.shape[a]);
   const at = header(x.dtype, x.device, shape);
   for (let i = 0; i < p.length; i++) A[at + i] = p[i];
-  return new Tensor(exec(Op.PERMUTE, x.handle('permute')), shape, x.dtype, x.device);
+  const y = new Tensor(exec(Op.PERMUTE, x.handle('permute')), shape, x.dtype, x.device);
+  if (needsRecord(x)) {
+    const inv = new Array<number>(p.length);
+    for (let i = 0; i < p.length; i++) inv[p[i]] = i;
+    record(y, 'permute', [x], (g) => [permute(g, inv)], ([t]) => t && permute(t, p));
+  }
+  return y;
 }
 
 /**
@@ -185,7 +192,29 @@ export function slice(x: Tensor, axis: number, start: number, end?: number, step
     A[at + 2 * d] = d === ax && len > 0 ? s : 0;
     A[at + 2 * d + 1] = d === ax ? step : 1;
   }
-  return new Tensor(exec(Op.SLICE, x.handle('slice')), shape, x.dtype, x.device);
+  const y = new Tensor(exec(Op.SLICE, x.handle('slice')), shape, x.dtype, x.device);
+  if (needsRecord(x)) {
+    // The adjoint puts g back at s, s+step, ...: zero padding for step 1 (or an empty slice),
+    // otherwise an indexAdd into zeros (both differentiable, so any order works).
+    const vjp = (g: Tensor): Tensor[] => {
+      if (step === 1 || len === 0) {
+        const before = len > 0 ? s : 0;
+        return [padAxis(g, ax, before, n - before - len)];
+      }
+      const idx = arange(s, s + len * step, step, { dtype: 'int32', device: x.device });
+      return [indexAdd(zeros(x.shape, { dtype: x.dtype, device: x.device }), ax, idx, g)];
+    };
+    record(y, 'slice', [x], vjp, ([t]) => t && slice(t, ax, s, e, step));
+  }
+  return y;
+}
+
+/** Zero padding of `before` and `after` elements on axis `ax` only (for the rules of slice and cat). */
+function padAxis(x: Tensor, ax: number, before: number, after: number): Tensor {
+  const pads = new Array<number>(2 * (x.ndim - ax)).fill(0);
+  pads[2 * (x.ndim - 1 - ax)] = before;
+  pads[2 * (x.ndim - 1 - ax) + 1] = after;
+  return pad(x, pads);
 }
 
 /**
@@ -216,7 +245,24 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
   const at = header(dtype, t0.device, shape);
   A[at] = ax;
   const out = new Tensor(exec(Op.CAT, ...ins.map((t) => t.handle('cat'))), shape, dtype, t0.device);
-  ins.forEach((t, i) => t !== tensors[i] && t.dispose()); // free promotion temporaries now
+  if (dtype !== 'int32' && needsRecordAll(ins)) {
+    const sizes = ins.map((t) => t.shape[ax]);
+    const vjp = (g: Tensor, needs: readonly boolean[]): (Tensor | null)[] => {
+      let off = 0;
+      return sizes.map((sz, i) => {
+        const from = off;
+        off += sz;
+        return needs[i] ? slice(g, ax, from, from + sz) : null;
+      });
+    };
+    const jvp = (ts: readonly (Tensor | null)[]): Tensor | null => {
+      if (ts.every((t) => t === null)) return null;
+      return cat(ts.map((t, i) => t ?? zeros(ins[i].shape, { dtype, device: t0.device })), ax);
+    };
+    record(out, 'cat', ins, vjp, jvp);
+  }
+  // Free promotion temporaries now (release: a tape node may still hold them).
+  ins.forEach((t, i) => t !== tensors[i] && release(t));
   return out;
 }
 
@@ -256,7 +302,18 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   }
   const at = header(x.dtype, x.device, index.shape);
   A[at] = ax;
-  return new Tensor(exec(Op.GATHER, x.handle('gather'), index.handle('gather')), index.shape, x.dtype, x.device);
+  const y = new Tensor(exec(Op.GATHER, x.handle('gather'), index.handle('gather')), index.shape, x.dtype, x.device);
+  if (x.dtype !== 'int32' && needsRecord(x)) {
+    record(
+      y,
+      'gather',
+      [x],
+      (g) => [scatterAdd(zeros(x.shape, { dtype: x.dtype, device: x.device }), ax, index, g)],
+      ([t]) => t && gather(t, ax, index),
+      [index],
+    );
+  }
+  return y;
 }
 
 /**
@@ -286,7 +343,29 @@ export function scatterAdd(x: Tensor, axis: number, index: Tensor, src: Tensor):
   }
   const at = header(x.dtype, x.device, x.shape);
   A[at] = ax;
-  return new Tensor(exec(Op.SCATTER_ADD, x.handle('scatterAdd'), index.handle('scatterAdd'), src.handle('scatterAdd')), x.shape, x.dtype, x.device);
+  const y = new Tensor(exec(Op.SCATTER_ADD, x.handle('scatterAdd'), index.handle('scatterAdd'), src.handle('scatterAdd')), x.shape, x.dtype, x.device);
+  if (x.dtype !== 'int32' && needsRecord(x, src)) {
+    // Only src's leading index.shape block is read: its gradient is zero outside it.
+    const srcPads: number[] = [];
+    for (let d = src.ndim - 1; d >= 0; d--) srcPads.push(0, src.shape[d] - index.shape[d]);
+    const cropped = srcPads.some((v) => v !== 0);
+    const srcGrad = (g: Tensor): Tensor => {
+      const gs = gather(g, ax, index);
+      return cropped ? pad(gs, srcPads) : gs;
+    };
+    record(
+      y,
+      'scatterAdd',
+      [x, src],
+      (g, needs) => [needs[0] ? g : null, needs[1] ? srcGrad(g) : null],
+      ([tx, ts]) => {
+        if (ts === null) return tx;
+        return scatterAdd(tx ?? zeros(x.shape, { dtype: x.dtype, device: x.device }), ax, index, ts);
+      },
+      [index],
+    );
+  }
+  return y;
 }
 
 function vectorIndex(op: string, index: Tensor): Tensor {
@@ -310,7 +389,18 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
   shape[ax] = ix.shape[0];
   const at = header(x.dtype, x.device, shape);
   A[at] = ax;
-  return new Tensor(exec(Op.INDEX_SELECT, x.handle('indexSelect'), ix.handle('indexSelect')), shape, x.dtype, x.device);
+  const y = new Tensor(exec(Op.INDEX_SELECT, x.handle('indexSelect'), ix.handle('indexSelect')), shape, x.dtype, x.device);
+  if (x.dtype !== 'int32' && needsRecord(x)) {
+    record(
+      y,
+      'indexSelect',
+      [x],
+      (g) => [indexAdd(zeros(x.shape, { dtype: x.dtype, device: x.device }), ax, ix, g)],
+      ([t]) => t && indexSelect(t, ax, ix),
+      [ix],
+    );
+  }
+  return y;
 }
 
 /**
@@ -333,7 +423,21 @@ export function indexAdd(x: Tensor, axis: number, index: Tensor, src: Tensor): T
   if (!sameShape(src.shape, need)) throw new Error(`indexAdd: src has shape ${fmt(src.shape)} but ${fmt(need)} is needed (x ${fmt(x.shape)}, ${ix.shape[0]} indices on axis ${ax})`);
   const at = header(x.dtype, x.device, x.shape);
   A[at] = ax;
-  return new Tensor(exec(Op.INDEX_ADD, x.handle('indexAdd'), ix.handle('indexAdd'), src.handle('indexAdd')), x.shape, x.dtype, x.device);
+  const y = new Tensor(exec(Op.INDEX_ADD, x.handle('indexAdd'), ix.handle('indexAdd'), src.handle('indexAdd')), x.shape, x.dtype, x.device);
+  if (x.dtype !== 'int32' && needsRecord(x, src)) {
+    record(
+      y,
+      'indexAdd',
+      [x, src],
+      (g, needs) => [needs[0] ? g : null, needs[1] ? indexSelect(g, ax, ix) : null],
+      ([tx, ts]) => {
+        if (ts === null) return tx;
+        return indexAdd(tx ?? zeros(x.shape, { dtype: x.dtype, device: x.device }), ax, ix, ts);
+      },
+      [ix],
+    );
+  }
+  return y;
 }
 
 /**
@@ -384,5 +488,15 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
     A[at + 2 * d + 1] = after[d];
   }
   A[at + 2 * n] = value;
-  return new Tensor(exec(Op.PAD, x.handle('pad')), shape, x.dtype, x.device);
+  const y = new Tensor(exec(Op.PAD, x.handle('pad')), shape, x.dtype, x.device);
+  if (x.dtype !== 'int32' && needsRecord(x)) {
+    // The border is constant: the gradient is g's interior; the tangent is padded with zeros.
+    const vjp = (g: Tensor): Tensor[] => {
+      let gx = g;
+      for (let d = 0; d < n; d++) if (before[d] !== 0 || after[d] !== 0) gx = slice(gx, d, before[d], before[d] + x.shape[d]);
+      return [gx];
+    };
+    record(y, 'pad', [x], vjp, ([t]) => t && pad(t, pads, 0));
+  }
+  return y;
 }
