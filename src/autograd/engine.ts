@@ -6,6 +6,7 @@
 import { release, state, withGradMode, type Node } from './record.js';
 import { add } from '../ops/elementwise.js';
 import { onesLike } from '../tensor/creation.js';
+import { tidy } from '../tensor/memory.js';
 import { fmt, sameShape } from '../tensor/shape.js';
 import { hooks } from '../tensor/hooks.js';
 import { keep, Tensor } from '../tensor/tensor.js';
@@ -69,6 +70,7 @@ function schedule(outputs: Tensor[], targets: Set<Tensor>, stopAtTargets: boolea
  * with respect to each tensor in `targets`.
  */
 function run(op: string, outputs: Tensor[], gradOutputs: (Tensor | null)[], targets: Set<Tensor>, createGraph: boolean, retainGraph: boolean, stopAtTargets: boolean): Map<Tensor, Tensor> {
+  const defaults = defaultGradOutputs;
   const order = schedule(outputs, targets, stopAtTargets);
   const grads = new Map<Tensor, Tensor>();
   // Identity-like rules return the incoming gradient object itself (add, reshape of the same
@@ -98,7 +100,9 @@ function run(op: string, outputs: Tensor[], gradOutputs: (Tensor | null)[], targ
   withGradMode(createGraph, () => {
     outputs.forEach((o, i) => {
       const g = gradOutputs[i];
-      if (g !== null) accumulate(o, g.clone());
+      if (g === null) return;
+      accumulate(o, g.clone());
+      if (defaults.has(g)) release(g);
     });
     for (const t of order) {
       const g = grads.get(t);
@@ -108,7 +112,9 @@ function run(op: string, outputs: Tensor[], gradOutputs: (Tensor | null)[], targ
         throw new Error(`${op}: trying to backward through the graph a second time (the saved tensors of '${node.name}' were freed). Pass retainGraph: true (or createGraph: true) to the first call`);
       }
       const needs = node.inputs.map((x) => x !== null && x.requiresGrad);
-      const res = node.vjp(g, needs);
+      // A scope per rule frees its temporaries now (taped ones survive: Note [Saved tensors]).
+      const vjpRule = node.vjp;
+      const res = tidy(() => vjpRule(g, needs));
       if (state.anomaly) checkAnomaly(node, res);
       node.inputs.forEach((x, i) => {
         const gi = res[i];
@@ -139,6 +145,9 @@ function checkAnomaly(node: Node, res: readonly (Tensor | null)[]): void {
   });
 }
 
+/** The ones tensors prepareOutputs made (released once run() has copied them). */
+const defaultGradOutputs = new WeakSet<Tensor>();
+
 function prepareOutputs(op: string, outputs: Tensor[], gradOutputs: GradOptions['gradOutputs']): (Tensor | null)[] {
   const gos = gradOutputs === undefined || gradOutputs === null ? outputs.map(() => null) : asList(gradOutputs);
   if (gos.length !== outputs.length) throw new Error(`${op}: got ${gos.length} gradOutputs for ${outputs.length} outputs`);
@@ -148,7 +157,9 @@ function prepareOutputs(op: string, outputs: Tensor[], gradOutputs: GradOptions[
     const g = gos[i];
     if (g === null || g === undefined) {
       if (o.size !== 1) throw new Error(`${op}: output ${i} has shape ${fmt(o.shape)}; gradOutputs must be given for non-scalar outputs`);
-      return withGradMode(false, () => onesLike(o));
+      const ones = withGradMode(false, () => onesLike(o));
+      defaultGradOutputs.add(ones); // run() copies it, then releases it
+      return ones;
     }
     if (!sameShape(g.shape, o.shape)) throw new Error(`${op}: gradOutputs[${i}] has shape ${fmt(g.shape)} but output ${i} has shape ${fmt(o.shape)}`);
     return g;

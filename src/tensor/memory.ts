@@ -1,6 +1,6 @@
 /** Memory: scoped disposal (`tidy`) and the live-tensor report (`memory`). */
 import { addon } from '../backend/addon.js';
-import { closeScope, scopes } from './scope.js';
+import { closeScope, openScope } from './scope.js';
 import { Tensor, track } from './tensor.js';
 
 /**
@@ -9,7 +9,7 @@ import { Tensor, track } from './tensor.js';
  * `fn` must be synchronous (a Promise result is refused: it would outlive the scope).
  */
 export function tidy<T>(fn: () => T): T {
-  scopes.push([]);
+  openScope();
   let result: T;
   try {
     result = fn();

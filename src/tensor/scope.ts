@@ -6,6 +6,16 @@ import type { Tensor } from './tensor.js';
 
 /** The open scopes, innermost last. Each holds the tensors created while it was innermost. */
 export const scopes: Tensor[][] = [];
+/** For each open scope, the creation id of the first tensor it could hold (see Tensor._id). */
+export const scopeStarts: number[] = [];
+/** Creation ids: every tensor takes the next one, so "made inside this scope" is `_id >= start`. */
+export const ids = { next: 0 };
+
+/** Opens a scope. */
+export function openScope(): void {
+  scopes.push([]);
+  scopeStarts.push(ids.next);
+}
 
 /** Anything `tidy` can return: tensors found in it (arrays, plain objects, Maps) are kept. */
 export type TensorContainer = unknown;
@@ -32,10 +42,11 @@ function collect(x: unknown, keep: Set<Tensor>, seen: Set<unknown>, TensorClass:
  */
 export function closeScope(result: unknown, TensorClass: Function, track: (t: Tensor) => void): void {
   const mine = scopes.pop()!;
+  const start = scopeStarts.pop()!;
   const keep = new Set<Tensor>();
   collect(result, keep, new Set(), TensorClass);
   const parent = scopes.length ? scopes[scopes.length - 1] : null;
-  freeUnreachableNodes(mine, keep);
+  freeUnreachableNodes(mine, keep, start);
   for (const t of mine) {
     if (keep.has(t) || t._kept) {
       if (parent && !t._kept) parent.push(t);
@@ -63,7 +74,7 @@ interface NodeLike {
  * tensors alive until garbage collection. Only tensors created in this scope can reach these
  * nodes: tensors made before the scope opened cannot have them as inputs.
  */
-function freeUnreachableNodes(mine: Tensor[], keep: Set<Tensor>): void {
+function freeUnreachableNodes(mine: Tensor[], keep: Set<Tensor>, start: number): void {
   let any = false;
   for (const t of mine) {
     const n = t._node as NodeLike | null;
@@ -73,12 +84,11 @@ function freeUnreachableNodes(mine: Tensor[], keep: Set<Tensor>): void {
     }
   }
   if (!any) return;
-  const local = new Set(mine);
   const reached = new Set<Tensor>();
   const stack: Tensor[] = [];
   for (const t of mine) if (keep.has(t) || t._kept) stack.push(t);
   const visit = (x: Tensor | null) => {
-    if (x !== null && local.has(x) && !reached.has(x)) stack.push(x);
+    if (x !== null && x._id >= start && !reached.has(x)) stack.push(x);
   };
   while (stack.length) {
     const t = stack.pop()!;

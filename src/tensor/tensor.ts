@@ -6,7 +6,7 @@ import { addon, type NativeHandle } from '../backend/addon.js';
 import { A, exec, header } from '../backend/exec.js';
 import { Op } from '../backend/opcodes.js';
 import { arrayClass, isDType, isDevice, type AnyTypedArray, type DType, type Device } from './dtype.js';
-import { scopes } from './scope.js';
+import { ids, scopes } from './scope.js';
 import { hooks } from './hooks.js';
 import { fmt, numel } from './shape.js';
 import * as ew from '../ops/elementwise.js';
@@ -90,6 +90,8 @@ export class Tensor {
   _refs = 0;
   /** @internal Released by its scope while still saved: disposed when `_refs` reaches 0. */
   _released = false;
+  /** @internal Creation order (scopes use it to bound their graph walks). */
+  readonly _id = ids.next++;
   /** @internal Forward-mode tangents by level (Note [Forward levels]). */
   _tangents: Map<number, Tensor> | null = null;
 
