@@ -3,6 +3,15 @@ import { A, exec, header, reserve } from '../backend/exec.js';
 import { Op } from '../backend/opcodes.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { needsRecord, record } from '../autograd/record.js';
+import { add } from './elementwise.js';
+import { expand, reshape } from './movement.js';
+import { sum } from './reduce.js';
+
+/** t1 + t2 where either may be a zero (null) tangent. */
+function plus(a: Tensor | null, b: Tensor | null): Tensor | null {
+  return a === null ? b : b === null ? a : add(a, b);
+}
 
 /**
  * Options of {@link conv2d} and its gradient kernels, as in `torch.nn.functional.conv2d`.
@@ -134,6 +143,26 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   writeAttrs(op, header(x.dtype, x.device, shape), g);
   const bh = bias ? bias.handle(op) : null;
   const y = new Tensor(exec(Op.CONV2D, xin.handle(op), weight.handle(op), bh), shape, x.dtype, x.device);
+  const b = bias ?? null;
+  if (needsRecord(xin, weight, b)) {
+    // Rules at the 4-D level (the unbatched reshapes carry their own rules). Both gradient
+    // kernels are ops with rules of their own (ARCHITECTURE.md rule 2), so any order works.
+    record(
+      y,
+      op,
+      [xin, weight, b],
+      (gy, n) => [
+        n[0] ? conv2dInputGrad(gy, weight, xin.shape, opts) : null,
+        n[1] ? conv2dWeightGrad(gy, xin, weight.shape, opts) : null,
+        n[2] ? sum(gy, [0, 2, 3]) : null,
+      ],
+      ([tx, tw, tb]) =>
+        plus(
+          plus(tx && conv2d(tx, weight, null, opts), tw && conv2d(xin, tw, null, opts)),
+          tb && expand(reshape(tb, [1, O, 1, 1]), shape),
+        ),
+    );
+  }
   return unbatched ? y.reshape(shape.slice(1)) : y;
 }
 
@@ -160,6 +189,16 @@ export function conv2dInputGrad(gradOut: Tensor, weight: Tensor, inputShape: rea
   const gin = unbatched ? gradOut.reshape(gs) : gradOut;
   writeAttrs(op, header(gradOut.dtype, gradOut.device, xs), g);
   const dx = new Tensor(exec(Op.CONV2D_INPUT_GRAD, gin.handle(op), weight.handle(op)), xs, gradOut.dtype, gradOut.device);
+  if (needsRecord(gin, weight)) {
+    // Bilinear: <inputGrad(g, w), H> = <g, conv2d(H, w)> = <weightGrad(g, H), w>.
+    record(
+      dx,
+      op,
+      [gin, weight],
+      (h, n) => [n[0] ? conv2d(h, weight, null, opts) : null, n[1] ? conv2dWeightGrad(gin, h, weight.shape, opts) : null],
+      ([tg, tw]) => plus(tg && conv2dInputGrad(tg, weight, xs, opts), tw && conv2dInputGrad(gin, tw, xs, opts)),
+    );
+  }
   return unbatched ? dx.reshape(inputShape) : dx;
 }
 
@@ -187,5 +226,16 @@ export function conv2dWeightGrad(gradOut: Tensor, x: Tensor, weightShape: readon
   const gin = unbatched ? gradOut.reshape(gs) : gradOut;
   const xin = unbatched ? x.reshape(xs) : x;
   writeAttrs(op, header(x.dtype, x.device, ws), g);
-  return new Tensor(exec(Op.CONV2D_WEIGHT_GRAD, gin.handle(op), xin.handle(op)), ws, x.dtype, x.device);
+  const dw = new Tensor(exec(Op.CONV2D_WEIGHT_GRAD, gin.handle(op), xin.handle(op)), ws, x.dtype, x.device);
+  if (needsRecord(gin, xin)) {
+    // Bilinear: <weightGrad(g, x), K> = <g, conv2d(x, K)> = <inputGrad(g, K), x>.
+    record(
+      dw,
+      op,
+      [gin, xin],
+      (k, n) => [n[0] ? conv2d(xin, k, null, opts) : null, n[1] ? conv2dInputGrad(gin, k, xin.shape, opts) : null],
+      ([tg, tx]) => plus(tg && conv2dWeightGrad(tg, xin, ws, opts), tx && conv2dWeightGrad(gin, tx, ws, opts)),
+    );
+  }
+  return dw;
 }

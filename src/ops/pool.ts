@@ -4,6 +4,68 @@ import { Op } from '../backend/opcodes.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { checkFloatTensor, checkShape4, pair } from './conv.js';
+import { needsRecord, record } from '../autograd/record.js';
+import { ge, lt, where } from './elementwise.js';
+import { min } from './reduce.js';
+
+/** A reshape that records nothing (for int32 indices and kernel operands). */
+function rawView(x: Tensor, shape: readonly number[]): Tensor {
+  header(x.dtype, x.device, shape);
+  return new Tensor(exec(Op.RESHAPE, x.handle('reshape')), shape, x.dtype, x.device);
+}
+
+/**
+ * The max-pooling indices `i4` [N, C, Ho, Wo] prepared for gathering: flattened to
+ * [N, C, Ho*Wo], with the -1 of empty windows replaced by 0 and a mask (1 = real index) when
+ * there are any. Computed once per node, on first use.
+ */
+class PoolIndex {
+  private flat: Tensor | null = null;
+  private mask: Tensor | null = null;
+  constructor(readonly i4: Tensor) {}
+  get(): [Tensor, Tensor | null] {
+    if (this.flat === null) {
+      const [N, C, Ho, Wo] = this.i4.shape;
+      const f = rawView(this.i4, [N, C, Ho * Wo]);
+      if (this.i4.size > 0 && min(this.i4).item() < 0) {
+        this.flat = where(lt(f, 0), 0, f);
+        this.mask = ge(f, 0);
+      } else {
+        this.flat = f;
+      }
+    }
+    return [this.flat, this.mask];
+  }
+}
+
+/**
+ * `t` [N, C, H, W] read at the argmax positions: out[n, c, p] = t[n, c, idx[n, c, p]], and 0 for an
+ * empty window. The adjoint of {@link maxPool2dBackward} (which scatter-adds), so the two are each
+ * other's vjp and both are linear: their jvps are themselves. Uses the gather kernel directly so
+ * that these two rules alone make max pooling differentiable to any order.
+ */
+function poolGather(t: Tensor, ix: PoolIndex, inputShape: readonly number[]): Tensor {
+  const op = 'maxPool2d (gather)';
+  const [N, C, H, W] = t.shape;
+  const outShape = ix.i4.shape;
+  const [idx, mask] = ix.get();
+  const t3 = rawView(t, [N, C, H * W]);
+  const at = header(t.dtype, t.device, idx.shape);
+  A[at] = 2;
+  let flat = new Tensor(exec(Op.GATHER, t3.handle(op), idx.handle(op)), idx.shape, t.dtype, t.device);
+  if (mask !== null) flat = rawMul(flat, mask);
+  const y = rawView(flat, outShape);
+  if (needsRecord(t)) {
+    record(y, op, [t], (g) => [maxPool2dBackward(g, ix.i4, inputShape)], ([tt]) => tt && poolGather(tt, ix, inputShape), [ix.i4]);
+  }
+  return y;
+}
+
+/** `x * m` for a 0/1 int32 mask `m`, recording nothing (callers record the whole op). */
+function rawMul(x: Tensor, m: Tensor): Tensor {
+  header(x.dtype, x.device, x.shape);
+  return new Tensor(exec(Op.WHERE, m.handle('where'), x.handle('where'), 0), x.shape, x.dtype, x.device);
+}
 
 /**
  * Pooling options, as in `torch.nn.functional.max_pool2d` / `avg_pool2d`. A single number applies
@@ -96,13 +158,21 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: number | [number, nu
   const [hv, hi] = execMulti(Op.MAXPOOL2D, x4.handle(op));
   const v = new Tensor(hv, s4, x.dtype, x.device);
   const i = new Tensor(hi, s4, 'int32', x.device);
+  if (needsRecord(x4)) {
+    // The rules keep their own view of the indices: the caller may dispose the returned ones.
+    const si = rawView(i, s4);
+    const ix = new PoolIndex(si);
+    const xs = x4.shape;
+    record(v, op, [x4], (g) => [maxPool2dBackward(g, si, xs)], ([t]) => t && poolGather(t, ix, xs), [si]);
+    si._release();
+  }
   return x.ndim === 3 ? [v.reshape(shape), i.reshape(shape)] : [v, i];
 }
 
 /** Max pooling (see {@link maxPool2dWithIndices}); returns the values. */
 export function maxPool2d(x: Tensor, kernelSize: number | [number, number], opts: Pool2dOptions = {}): Tensor {
   const [v, i] = maxPool2dWithIndices(x, kernelSize, opts);
-  i.dispose();
+  i.dispose(); // the rules hold their own view of the indices
   return v;
 }
 
@@ -127,6 +197,13 @@ export function maxPool2dBackward(gradOut: Tensor, indices: Tensor, inputShape: 
   const i4 = to4(indices);
   header(gradOut.dtype, gradOut.device, xs);
   const dx = new Tensor(exec(Op.MAXPOOL2D_BACKWARD, g4.handle(op), i4.handle(op)), xs, gradOut.dtype, gradOut.device);
+  if (needsRecord(g4)) {
+    // Linear in gradOut; its adjoint is the gather at the same indices.
+    const si = rawView(i4, i4.shape);
+    const ix = new PoolIndex(si);
+    record(dx, op, [g4], (c) => [poolGather(c, ix, xs)], ([t]) => t && maxPool2dBackward(t, si, xs), [si]);
+    si._release();
+  }
   return inputShape.length === 3 ? dx.reshape(inputShape) : dx;
 }
 
@@ -144,6 +221,10 @@ export function avgPool2d(x: Tensor, kernelSize: number | [number, number], opts
   const x4 = to4(x);
   avgAttrs(op, header(x.dtype, x.device, s4), g, opts);
   const y = new Tensor(exec(Op.AVGPOOL2D, x4.handle(op)), s4, x.dtype, x.device);
+  if (needsRecord(x4)) {
+    const xs = x4.shape;
+    record(y, op, [x4], (g) => [avgPool2dBackward(g, xs, kernelSize, opts)], ([t]) => t && avgPool2d(t, kernelSize, opts));
+  }
   return x.ndim === 3 ? y.reshape(shape) : y;
 }
 
@@ -161,5 +242,9 @@ export function avgPool2dBackward(gradOut: Tensor, inputShape: readonly number[]
   const g4 = to4(gradOut);
   avgAttrs(op, header(gradOut.dtype, gradOut.device, xs), g, opts);
   const dx = new Tensor(exec(Op.AVGPOOL2D_BACKWARD, g4.handle(op)), xs, gradOut.dtype, gradOut.device);
+  if (needsRecord(g4)) {
+    // Linear in gradOut, and the adjoint of avgPool2d with the same options.
+    record(dx, op, [g4], (c) => [avgPool2d(c, kernelSize, opts)], ([t]) => t && avgPool2dBackward(t, xs, kernelSize, opts));
+  }
   return inputShape.length === 3 ? dx.reshape(inputShape) : dx;
 }

@@ -3,13 +3,36 @@ import { A, exec, header } from '../backend/exec.js';
 import { Op, type OpCode } from '../backend/opcodes.js';
 import { fmt, normAxis } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { needsRecord, record } from '../autograd/record.js';
+import { exp, mul, sub } from './elementwise.js';
+import { sum } from './reduce.js';
 
 function run(op: OpCode, name: string, x: Tensor, axis: number): Tensor {
   if (!(x instanceof Tensor)) throw new Error(`${name}: expected a tensor, got ${String(x)}`);
   if (x.dtype === 'int32') throw new Error(`${name}: input ${fmt(x.shape)} must be float32 or float64, got int32`);
   const ax = normAxis(name, axis, x.ndim);
   A[header(x.dtype, x.device, x.shape)] = ax;
-  return new Tensor(exec(op, x.handle(name)), x.shape, x.dtype, x.device);
+  const y = new Tensor(exec(op, x.handle(name)), x.shape, x.dtype, x.device);
+  if (needsRecord(x)) {
+    // The rules use the output y (saved with its graph), so second derivatives stay right.
+    if (op === Op.SOFTMAX) {
+      // dy = y * (dx - sum(dx * y))
+      const rule = (t: Tensor) => mul(y, sub(t, sum(mul(t, y), ax, true)));
+      record(y, name, [x], (g) => [rule(g)], ([t]) => t && rule(t), undefined, true);
+    } else {
+      // dy = dx - softmax(x) * sum(dx) (vjp); jvp: dx - sum(softmax(x) * dx)
+      record(
+        y,
+        name,
+        [x],
+        (g) => [sub(g, mul(exp(y), sum(g, ax, true)))],
+        ([t]) => t && sub(t, sum(mul(exp(y), t), ax, true)),
+        undefined,
+        true,
+      );
+    }
+  }
+  return y;
 }
 
 /**
