@@ -17,24 +17,33 @@ function rawView(x: Tensor, shape: readonly number[]): Tensor {
 /**
  * The max-pooling indices `i4` [N, C, Ho, Wo] prepared for gathering: flattened to
  * [N, C, Ho*Wo], with the -1 of empty windows replaced by 0 and a mask (1 = real index) when
- * there are any. Computed once per node, on first use.
+ * there are any. Built eagerly, when the node is recorded: every node using it saves `tensors()`
+ * (Note [Saved tensors]), so nothing it holds is freed while a rule may still need it.
  */
 class PoolIndex {
-  private flat: Tensor | null = null;
-  private mask: Tensor | null = null;
-  constructor(readonly i4: Tensor) {}
-  get(): [Tensor, Tensor | null] {
-    if (this.flat === null) {
-      const [N, C, Ho, Wo] = this.i4.shape;
-      const f = rawView(this.i4, [N, C, Ho * Wo]);
-      if (this.i4.size > 0 && min(this.i4).item() < 0) {
-        this.flat = where(lt(f, 0), 0, f);
-        this.mask = ge(f, 0);
-      } else {
-        this.flat = f;
-      }
+  readonly flat: Tensor;
+  readonly mask: Tensor | null = null;
+  constructor(readonly i4: Tensor) {
+    const [N, C, Ho, Wo] = i4.shape;
+    const f = rawView(i4, [N, C, Ho * Wo]);
+    if (i4.size > 0 && min(i4).item() < 0) {
+      this.flat = where(lt(f, 0), 0, f);
+      this.mask = ge(f, 0);
+      f._release();
+    } else {
+      this.flat = f;
     }
+  }
+  get(): [Tensor, Tensor | null] {
     return [this.flat, this.mask];
+  }
+  /** What a node using this index must save. */
+  tensors(): Tensor[] {
+    return this.mask === null ? [this.i4, this.flat] : [this.i4, this.flat, this.mask];
+  }
+  /** Hands the tensors over to the nodes that saved them (call after recording). */
+  release(): void {
+    for (const t of this.tensors()) t._release();
   }
 }
 
@@ -56,7 +65,7 @@ function poolGather(t: Tensor, ix: PoolIndex, inputShape: readonly number[]): Te
   if (mask !== null) flat = rawMul(flat, mask);
   const y = rawView(flat, outShape);
   if (needsRecord(t)) {
-    record(y, op, [t], (g) => [maxPool2dBackward(g, ix.i4, inputShape)], ([tt]) => tt && poolGather(tt, ix, inputShape), [ix.i4]);
+    record(y, op, [t], (g) => [maxPool2dBackward(g, ix.i4, inputShape)], ([tt]) => tt && poolGather(tt, ix, inputShape), ix.tensors());
   }
   return y;
 }
@@ -163,8 +172,8 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: number | [number, nu
     const si = rawView(i, s4);
     const ix = new PoolIndex(si);
     const xs = x4.shape;
-    record(v, op, [x4], (g) => [maxPool2dBackward(g, si, xs)], ([t]) => t && poolGather(t, ix, xs), [si]);
-    si._release();
+    record(v, op, [x4], (g) => [maxPool2dBackward(g, si, xs)], ([t]) => t && poolGather(t, ix, xs), ix.tensors());
+    ix.release();
   }
   return x.ndim === 3 ? [v.reshape(shape), i.reshape(shape)] : [v, i];
 }
@@ -201,8 +210,8 @@ export function maxPool2dBackward(gradOut: Tensor, indices: Tensor, inputShape: 
     // Linear in gradOut; its adjoint is the gather at the same indices.
     const si = rawView(i4, i4.shape);
     const ix = new PoolIndex(si);
-    record(dx, op, [g4], (c) => [poolGather(c, ix, xs)], ([t]) => t && maxPool2dBackward(t, si, xs), [si]);
-    si._release();
+    record(dx, op, [g4], (c) => [poolGather(c, ix, xs)], ([t]) => t && maxPool2dBackward(t, si, xs), ix.tensors());
+    ix.release();
   }
   return inputShape.length === 3 ? dx.reshape(inputShape) : dx;
 }

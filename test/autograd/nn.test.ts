@@ -10,7 +10,7 @@ import { describe, expect, test } from 'vitest';
 import * as mg from '../../src/index.js';
 import { prng } from '../helpers.js';
 import type { OpCase } from './cases/types.js';
-import { nnCases, nnCasesNeedingMerge } from './cases/nn.js';
+import { nnCases } from './cases/nn.js';
 
 function randomLike(t: mg.Tensor, seed: number): mg.Tensor {
   const r = prng(seed);
@@ -82,16 +82,5 @@ function check(c: OpCase): void {
 describe('nn second derivatives (reverse-over-reverse and forward-over-reverse)', () => {
   for (const c of nnCases) {
     test.skipIf(c.firstOrderOnly)(c.name, () => check(c));
-  }
-});
-
-// Rows that need rules from other branches (matmul for linear, gather for crossEntropy with class
-// indices). Each is expected to fail until then; test.fails turns red the moment it passes, as a
-// reminder to move the row into nnCases.
-describe('nn rows waiting for matmul / gather rules', () => {
-  for (const c of nnCasesNeedingMerge) {
-    test.fails(`${c.name}: gradcheck`, () => {
-      expect(mg.gradcheck(c.fn, c.inputs(), { atol: c.atol, rtol: c.rtol })).toBe(true);
-    });
   }
 });

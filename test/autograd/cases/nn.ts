@@ -137,14 +137,7 @@ export const nnCases: OpCase[] = [
     fn: (x, w) => F.logSoftmax(F.avgPool2d(F.batchNorm(F.conv2d(x, w, null, { padding: 1 }), null, null, { training: true }).tanh(), 2).reshape([2, -1]), 1),
     inputs: () => [r([2, 1, 3, 3], 94, -1, 1), r([2, 1, 2, 2], 95, -1, 1)],
   },
-];
-
-/**
- * Rows whose composites need rules that other branches add (matmul for linear, gather for
- * crossEntropy with class indices): not in the table until those rules are merged (see
- * ../nn.test.ts, which runs them as expected failures while the rules are missing).
- */
-export const nnCasesNeedingMerge: OpCase[] = [
+  // Composites over matmul (linear) and gather (crossEntropy with class indices).
   { name: 'linear with bias', fn: (x, w, b) => F.linear(x, w, b), inputs: () => [r([2, 3], 100), r([2, 3], 101), r([2], 102)] },
   { name: 'linear [2,1,3] no bias', fn: (x, w) => F.linear(x, w), inputs: () => [r([2, 1, 3], 103), r([2, 3], 104)] },
   { name: 'crossEntropy class indices (mean)', fn: (x) => F.crossEntropy(x, idx([2, 0], [2])), inputs: () => [r([2, 3], 105)] },
