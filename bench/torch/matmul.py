@@ -1,11 +1,14 @@
 # PyTorch reference for bench/matmul.mjs: torch.matmul on the same cases, 2 threads (OpenBLAS).
-# argv[1]: JSON {"cases": [{"name", "a": shape, "b": shape, "dtype"}]}. Prints JSON {name: seconds}.
+# argv[1]: JSON {"cases": [{"name", "a": shape, "b": shape, "dtype"}], "budget": seconds per case}.
+# Prints JSON {name: seconds per call (best repeat)}.
 import json, sys, time
 import torch
 torch.set_num_threads(2)
-cases = json.loads(sys.argv[1])['cases']
+args = json.loads(sys.argv[1])
+cases = args['cases']
+budget = args.get('budget', 0.5)
 
-def best_time(fn, budget=0.5):
+def best_time(fn):
     fn()
     reps = 1
     while True:  # calibrate so one repeat takes >= 20 ms
