@@ -175,9 +175,11 @@ void micro(int64_t k, const T* __restrict a, int64_t rsa, int64_t csa, const T* 
   }
   T acc[M][N] = {};
   for (int64_t p = 0; p < k; ++p) {
+    T bv[N];  // a local copy: with b's stride unknown, the compiler would not vectorise otherwise
+    for (int j = 0; j < N; ++j) bv[j] = b[j];
     for (int i = 0; i < M; ++i) {
       const T av = a[i * rsa];
-      for (int j = 0; j < N; ++j) acc[i][j] += av * b[j];
+      for (int j = 0; j < N; ++j) acc[i][j] += av * bv[j];
     }
     a += csa;
     b += rsb;
@@ -357,7 +359,12 @@ void gemm_serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
                  int64_t ldb, T beta, T* C, int64_t ldc) {
   // Packing A pays once it is reused across many column panels and the operands outgrow L1/L2;
   // a transposed A read by broadcasts strides across rows, so it switches to packing earlier.
-  const bool small = k <= Cfg<T>::KC * 2 && (n <= 2 * Cfg<T>::NR || m * n * k <= (ta ? 48 * 48 * 48 : 80 * 80 * 80));
+#if defined(MG_ISA_avx2) || defined(MG_ISA_avx512)
+  constexpr bool kHaveSmall = true;
+#else
+  constexpr bool kHaveSmall = false;  // the portable kernel only vectorises well on packed panels
+#endif
+  const bool small = kHaveSmall && k <= Cfg<T>::KC * 2 && (n <= 2 * Cfg<T>::NR || m * n * k <= (ta ? 48 * 48 * 48 : 80 * 80 * 80));
   if (small) gemm_small(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
   else gemm_blocked(ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
