@@ -136,7 +136,7 @@ void micro(int64_t k, const T* __restrict a, int64_t rsa, int64_t csa, const T* 
     V bv[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = VT::load(b + j * W);
-    if (Packed) __builtin_prefetch(b + 8 * Cfg<T>::NR);
+    if (Packed) __builtin_prefetch(a + 16 * Cfg<T>::MR);  // A streams from L2; B stays in L1
 #pragma GCC unroll 32
     for (int i = 0; i < M; ++i) {
       V av = VT::set1(a[i * rsa]);
