@@ -33,13 +33,13 @@ void gemm_drv(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const 
               int64_t ldb, T beta, T* C, int64_t ldc) {
   if (m < 0 || n < 0 || k < 0) throw Error("gemm: negative size");
   if (m == 0 || n == 0) return;
-  if (lda < std::max<int64_t>(1, ta ? m : k) || ldb < std::max<int64_t>(1, tb ? k : n) || ldc < n)
-    throw Error("gemm: leading dimension smaller than the row length");
+  if (ldc < n) throw Error("gemm: ldc is smaller than n");
   if (k == 0 || alpha == T(0)) {  // C = beta * C; beta == 0 never reads C (it may hold NaN)
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) C[i * ldc + j] = beta == T(0) ? T(0) : beta * C[i * ldc + j];
     return;
   }
+  if (lda < (ta ? m : k) || ldb < (tb ? k : n)) throw Error("gemm: lda or ldb is smaller than the row length");
   try {
     const int nt = num_threads();
     if (nt == 1 || double(m) * double(n) * double(k) < kParallelMacs) {

@@ -96,8 +96,9 @@ void matmul(ExecArgs& x) {
   Tensor* out = x.alloc_out();
   const int64_t batch = out->numel() / std::max<int64_t>(m * n, 1);
   if (m == 0 || n == 0 || batch == 0) return;
-  const std::vector<int64_t> aoff = batch_offsets(os.d, nob, a.shape.d, nab, m * k);
-  const std::vector<int64_t> boff = batch_offsets(os.d, nob, b.shape.d, nbb, k * n);
+  // One product (the common case) needs no offset tables.
+  const std::vector<int64_t> aoff = batch > 1 ? batch_offsets(os.d, nob, a.shape.d, nab, m * k) : std::vector<int64_t>{0};
+  const std::vector<int64_t> boff = batch > 1 ? batch_offsets(os.d, nob, b.shape.d, nbb, k * n) : std::vector<int64_t>{0};
   const int64_t lda = std::max<int64_t>(ta ? m : k, 1), ldb = std::max<int64_t>(tb ? k : n, 1);
   const int64_t mn = m * n;
 

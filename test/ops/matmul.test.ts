@@ -118,7 +118,7 @@ describe.each(isas)('matmul on %s', (isa) => {
       mg.backend.setCpuIsa(isa);
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {
-          for (const [m, k, n] of [[7, 17, 33], [13, 5, 9], [40, 270, 50], [130, 300, 90]]) {
+          for (const [m, k, n] of [[7, 17, 33], [13, 5, 9], [40, 270, 50], [130, 300, 90], [70, 520, 40]]) {
             check(mat(m, k, ta), mat(k, n, tb), dtype, ta, tb);
           }
         }
