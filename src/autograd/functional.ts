@@ -78,11 +78,11 @@ export interface HvpOptions {
 }
 
 /** The gradient of scalar `f` at `xs`, differentiable (for the second pass). */
-function gradOf(op: string, f: Fn, xs: Tensor[]): [Tensor, Tensor[]] {
+function gradOf(op: string, f: Fn, xs: Tensor[], createGraph = true): [Tensor, Tensor[]] {
   const y = f(...xs);
   scalarOut(op, y);
   if (!y.requiresGrad) return [y, xs.map((x) => zerosLike(x))];
-  const gs = grad(y, xs, { createGraph: true, allowUnused: true });
+  const gs = grad(y, xs, { createGraph, allowUnused: true });
   return [y, gs.map((g, i) => g ?? zerosLike(xs[i]))];
 }
 
@@ -106,10 +106,13 @@ export function hvp(f: Fn, primals: readonly Tensor[], tangents: readonly Tensor
   checkTangents('hvp', primals, tangents);
   if (mode === 'fwd-rev') {
     const xs = inputsFor('hvp', primals);
+    // Forward mode pushes the tangents through the backward pass whatever the grad mode, so the
+    // gradient need not be recorded unless something outside differentiates the result.
+    const outer = isGradEnabled() && primals.some((p) => p.requiresGrad);
     let value: Tensor | null = null;
     const [, hv] = jvp(
       (...ds: Tensor[]) => {
-        const [y, gs] = gradOf('hvp', f, ds);
+        const [y, gs] = gradOf('hvp', f, ds, outer);
         value = y;
         return gs;
       },
