@@ -34,5 +34,7 @@ export { vjp, valueAndGrad, hvp, vhp, hessian, jacobian, type HvpOptions, type J
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './autograd/gradcheck.js';
 export { checkpoint } from './autograd/checkpoint.js';
 export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as io from './io/index.js';
 export * as cuda from './cuda.js';
 export * as backend from './backend/index.js';

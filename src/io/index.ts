@@ -1,0 +1,2 @@
+/** `mg.io`: tensors to and from safetensors files. */
+export {};

@@ -1,0 +1,2 @@
+/** `mg.optim`: optimizers (in-place updates under noGrad), gradient clipping, learning-rate schedules. */
+export {};
