@@ -19,6 +19,19 @@ inline size_t dtype_size(DType d) { return d == DType::F64 ? 8 : 4; }
 const char* dtype_name(DType d);
 const char* device_name(Device d);
 
+/**
+ * Calls `f(T{})` with the C++ element type of `d` (float, double or int32_t): the one place a
+ * kernel turns a run-time dtype into a template argument. Usable from CUDA host code too.
+ */
+template <class F>
+inline void for_dtype(DType d, F&& f) {
+  switch (d) {
+    case DType::F32: f(float{}); break;
+    case DType::F64: f(double{}); break;
+    case DType::I32: f(int32_t{}); break;
+  }
+}
+
 /** Thrown by kernels and the allocator; the binding turns it into a JS Error. */
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -11,15 +11,6 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;
 
-template <class F>
-void for_dtype(DType d, F&& f) {
-  switch (d) {
-    case DType::F32: f(float{}); break;
-    case DType::F64: f(double{}); break;
-    case DType::I32: f(int32_t{}); break;
-  }
-}
-
 // FILL: attrs [value]
 void fill(ExecArgs& a) {
   Tensor* o = a.alloc_out();

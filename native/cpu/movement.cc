@@ -22,15 +22,6 @@ void for_size(DType d, F&& f) {
   else f(uint32_t{});
 }
 
-template <class F>
-void for_dtype(DType d, F&& f) {
-  switch (d) {
-    case DType::F32: f(float{}); break;
-    case DType::F64: f(double{}); break;
-    case DType::I32: f(int32_t{}); break;
-  }
-}
-
 std::string S(int64_t v) { return std::to_string(v); }
 
 void contiguous_strides(const Shape& s, int64_t* st) {

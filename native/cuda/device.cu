@@ -79,15 +79,6 @@ __global__ void cast_kernel(const I* s, O* d, int64_t n) {
   if (i < n) d[i] = O(s[i]);
 }
 
-template <class F>
-void for_dtype(DType d, F&& f) {
-  switch (d) {
-    case DType::F32: f(float{}); break;
-    case DType::F64: f(double{}); break;
-    case DType::I32: f(int32_t{}); break;
-  }
-}
-
 void fill(ExecArgs& a) {
   Tensor* o = a.alloc_out();
   int64_t n = o->numel();
