@@ -9,6 +9,7 @@ import { onesLike } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
 import { fmt, sameShape } from '../tensor/shape.js';
 import { hooks } from '../tensor/hooks.js';
+import { sharesStorage } from '../backend/index.js';
 import { keep, Tensor } from '../tensor/tensor.js';
 
 /** Options of {@link grad}. */
@@ -230,8 +231,15 @@ export function backward(output: Tensor, gradOutput?: Tensor | null, opts: { cre
   const gos = prepareOutputs('backward', [output], gradOutput ?? null);
   const leaves = leavesOf([output]);
   const grads = run('backward', [output], gos, leaves, createGraph, retainGraph, true);
-  for (const [leaf, g] of grads) {
+  // Pass-through rules (add, reshape...) hand several leaves the same gradient object or views
+  // of one buffer: first give every leaf a buffer of its own (as in PyTorch), then accumulate.
+  const items: [Tensor, Tensor][] = [];
+  for (const [leaf, gIn] of grads) {
     if (!leaves.has(leaf)) continue;
+    const shared = items.some(([, h]) => h === gIn || sharesStorage(h, gIn));
+    items.push([leaf, shared ? withGradMode(createGraph, () => gIn.clone()) : gIn]);
+  }
+  for (const [leaf, g] of items) {
     const prev = leaf.grad;
     if (prev === null) leaf.grad = keep(g);
     else {

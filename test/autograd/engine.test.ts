@@ -196,3 +196,21 @@ describe('detectAnomaly', () => {
     close(arr(g2), [1, 0.5, 0.2]);
   });
 });
+
+describe('backward gives every leaf its own gradient buffer', () => {
+  test('pass-through rules do not make leaves share .grad (and a second backward accumulates)', () => {
+    const a = mg.tensor([1, 2], { dtype: 'float64' }).requiresGrad_();
+    const b = mg.tensor([3, 4], { dtype: 'float64' }).requiresGrad_();
+    a.add(b).sum().backward();
+    expect(a.grad).not.toBe(b.grad);
+    expect(mg.backend.sharesStorage(a.grad!, b.grad!)).toBe(false);
+    a.add(b).sum().backward();
+    expect(a.grad!.toArray()).toEqual([2, 2]);
+    expect(b.grad!.toArray()).toEqual([2, 2]);
+    const c = mg.tensor([[1, 2], [3, 4]], { dtype: 'float64' }).requiresGrad_();
+    const d = mg.tensor([1, 1, 1, 1], { dtype: 'float64' }).requiresGrad_();
+    c.reshape([4]).add(d).sum().backward();
+    mg.noGrad(() => c.grad!.copy_(mg.zeros([2, 2], { dtype: 'float64' })));
+    expect(d.grad!.toArray()).toEqual([1, 1, 1, 1]);
+  });
+});
