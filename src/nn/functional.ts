@@ -164,7 +164,9 @@ export interface BceWithLogitsOptions {
  * `-[p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]`, computed stably as
  * `(1 - t) x + (1 + (p - 1) t) softplus(-x)`, which with p = 1 is
  * `max(x, 0) - x t + log(1 + exp(-|x|))`. Built from differentiable ops, so it has gradients of
- * any order, to the target as well.
+ * any order, to the target as well. Finite for any |x|; accurate to rounding of max(|x|, 1) in
+ * absolute terms (a loss below that, e.g. e^-100 for x = 100, t = 1, comes out as 0: there is
+ * no log1p primitive).
  */
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: BceWithLogitsOptions = {}): Tensor {
   const { reduction = 'mean', posWeight = null } = opts;
