@@ -232,7 +232,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   stateDict(): StateDict {
     const out: StateDict = {};
-    for (const s of this._slots()) if (!(s.fullName in out)) out[s.fullName] = s.tensor;
+    for (const s of this._slots()) if (!Object.hasOwn(out, s.fullName)) out[s.fullName] = s.tensor;
     return out;
   }
 
@@ -247,20 +247,20 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const entries = dict instanceof Map ? dict : new Map(Object.entries(dict));
     const own = this.stateDict();
     const missingKeys = Object.keys(own).filter((k) => !entries.has(k));
-    const unexpectedKeys = [...entries.keys()].filter((k) => !(k in own));
+    const unexpectedKeys = [...entries.keys()].filter((k) => !Object.hasOwn(own, k));
     const problems: string[] = [];
     if (strict && missingKeys.length) problems.push(`missing keys: ${missingKeys.join(', ')}`);
     if (strict && unexpectedKeys.length) problems.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
     for (const [k, v] of entries) {
+      if (!Object.hasOwn(own, k)) continue;
       const t = own[k];
-      if (!t) continue;
       if (!(v instanceof Tensor)) problems.push(`'${k}' is not a tensor`);
       else if (!sameShape(t.shape, v.shape)) problems.push(`size mismatch for '${k}': the dictionary has ${fmt(v.shape)}, the module ${fmt(t.shape)}`);
       else if (v.isDisposed) problems.push(`'${k}' was disposed`);
     }
     if (problems.length) throw new Error(`${this.constructor.name}.loadStateDict: ${problems.join('; ')}`);
     noGrad(() => {
-      for (const [k, v] of entries) if (own[k] && own[k] !== v) copy_(own[k], v);
+      for (const [k, v] of entries) if (Object.hasOwn(own, k) && own[k] !== v) copy_(own[k], v);
     });
     return { missingKeys, unexpectedKeys };
   }

@@ -110,6 +110,11 @@ describe('functionalCall', () => {
     expectClose(y, F.linear(x.matmul(q[0]), q[1].mul(2), q[2].mul(2)).data() as Float64Array);
     expect(o.body.inner.weight).toBe(p[1]);
     expect(f.w).toBe(p[0]);
+    // tied weights: one substitute serves every place the shared tensor is registered
+    const a = new nn.Linear(3, 3, { dtype: 'float64' });
+    const tied = new nn.Sequential(a, new nn.Tanh(), a);
+    const [tw, tb] = a.parameters().map((t) => t.mul(0.5));
+    expectClose(nn.functionalCall(tied, [tw, tb], x), F.linear(F.linear(x, tw, tb).tanh(), tw, tb).data() as Float64Array);
   });
 
   test('restores the module even when forward throws; errors name the offending parameter', () => {

@@ -95,8 +95,9 @@ describe('Module bookkeeping', () => {
     const sd = { ...a.stateDict() };
     delete sd['0.bias'];
     sd['extra.weight'] = mg.zeros([1]);
-    expect(() => b.loadStateDict(sd)).toThrow(/missing keys: 0\.bias; unexpected keys: extra\.weight/);
-    expect(b.loadStateDict(sd, { strict: false })).toEqual({ missingKeys: ['0.bias'], unexpectedKeys: ['extra.weight'] });
+    sd['constructor'] = mg.zeros([1]); // an Object.prototype name is just another unexpected key
+    expect(() => b.loadStateDict(sd)).toThrow(/missing keys: 0\.bias; unexpected keys: extra\.weight, constructor/);
+    expect(b.loadStateDict(sd, { strict: false })).toEqual({ missingKeys: ['0.bias'], unexpectedKeys: ['extra.weight', 'constructor'] });
     const bad = { ...a.stateDict(), '0.weight': mg.zeros([2, 3]) };
     const w = b.at(0).parameters()[0].toArray();
     expect(() => b.loadStateDict(bad)).toThrow(/size mismatch for '0\.weight': the dictionary has \[2,3\], the module \[3,2\]/);
