@@ -5,7 +5,10 @@
  * of their own).
  */
 import { matmulT } from '../ops/matmul.js';
-import { gather } from '../ops/movement.js';
+import { gather, stack } from '../ops/movement.js';
+import { noGrad } from '../autograd/engine.js';
+import { zerosLike } from '../tensor/creation.js';
+import { tidy } from '../tensor/memory.js';
 import { logSoftmax } from '../ops/softmax.js';
 import { copy_ } from '../ops/inplace.js';
 import { fmt } from '../tensor/shape.js';
@@ -137,4 +140,64 @@ export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduc
   const { reduction = 'mean' } = opts;
   checkReduction('mseLoss', reduction);
   return reduce(input.sub(target).square(), reduction);
+}
+
+/**
+ * `log(1 + exp(x))` computed stably as `logsumexp([0, x])`: smooth everywhere (its derivative is
+ * `sigmoid(x)` exactly, also at 0, where `relu(x) + log(1 + exp(-|x|))` would hit the kinks of
+ * relu and abs and give a wrong subgradient), and finite for any |x|.
+ */
+export function softplus(x: Tensor): Tensor {
+  return stack([zerosLike(x), x], -1).logsumexp(-1);
+}
+
+/** Options of {@link binaryCrossEntropyWithLogits}. */
+export interface BceWithLogitsOptions {
+  reduction?: Reduction;
+  /** Weight of the positive term, broadcast against the logits (e.g. [C] for [N, C] logits): > 1 raises recall. */
+  posWeight?: Tensor | null;
+}
+
+/**
+ * Binary cross-entropy of logits `x` against targets `t` in [0, 1] of the same shape
+ * (torch.nn.functional.binary_cross_entropy_with_logits):
+ * `-[p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]`, computed stably as
+ * `(1 - t) x + (1 + (p - 1) t) softplus(-x)`, which with p = 1 is
+ * `max(x, 0) - x t + log(1 + exp(-|x|))`. Built from differentiable ops, so it has gradients of
+ * any order, to the target as well. Finite for any |x|; accurate to rounding of max(|x|, 1) in
+ * absolute terms (a loss below that, e.g. e^-100 for x = 100, t = 1, comes out as 0: there is
+ * no log1p primitive).
+ */
+export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: BceWithLogitsOptions = {}): Tensor {
+  const { reduction = 'mean', posWeight = null } = opts;
+  checkReduction('binaryCrossEntropyWithLogits', reduction);
+  if (logits.dtype === 'int32') throw new Error('binaryCrossEntropyWithLogits: logits must be floating point, got int32');
+  if (logits.ndim !== target.ndim || logits.shape.some((d, i) => d !== target.shape[i])) {
+    throw new Error(`binaryCrossEntropyWithLogits: target ${fmt(target.shape)} must have the logits' shape ${fmt(logits.shape)}`);
+  }
+  const t = target.dtype === logits.dtype ? target : target.to(logits.dtype);
+  let loss: Tensor;
+  if (posWeight) {
+    const logWeight = posWeight.sub(1).mul(t).add(1);
+    loss = t.neg().add(1).mul(logits).add(logWeight.mul(softplus(logits.neg())));
+  } else {
+    loss = softplus(logits).sub(logits.mul(t));
+  }
+  return reduce(loss, reduction);
+}
+
+/**
+ * Fraction of correct predictions: the argmax of `logits` over the class axis (1 for [N, C, ...],
+ * 0 for a single [C] vector) against int32 `labels` ([N, ...]). Returns a number in [0, 1];
+ * not differentiable (a metric).
+ */
+export function accuracy(logits: Tensor, labels: Tensor): number {
+  if (labels.dtype !== 'int32') throw new Error(`accuracy: labels must be int32 class indices, got ${labels.dtype}`);
+  const classAxis = logits.ndim === 1 ? 0 : 1;
+  const want = logits.shape.filter((_, i) => i !== classAxis);
+  if (labels.ndim !== want.length || labels.shape.some((d, i) => d !== want[i])) {
+    throw new Error(`accuracy: labels ${fmt(labels.shape)} must be ${fmt(want)} for logits ${fmt(logits.shape)}`);
+  }
+  if (labels.size === 0) throw new Error('accuracy: no labels');
+  return noGrad(() => tidy(() => logits.argmax(classAxis).eq(labels).sum().item())) / labels.size;
 }
