@@ -71,7 +71,7 @@ Shape shape4(int64_t a, int64_t b, int64_t c, int64_t d) {
 template <class T>
 T* pad_plane(const ConvGeom& g) {
   thread_local std::vector<T> buf;
-  const size_t n = size_t((g.H + 2 * g.ph) * (g.W + 2 * g.pw));
+  const size_t n = size_t((g.H + 2 * g.ph) * (g.W + 2 * g.pw)) + 8;  // + slack for block copies
   if (buf.size() < n) buf.resize(n);
   return buf.data();
 }
@@ -95,7 +95,12 @@ void im2col_plane(const ConvGeom& g, const T* x, T* col, int64_t ld) {
       for (int64_t oh = 0; oh < g.Ho; ++oh) {
         const T* s = pad + (oh * g.sh + i * g.dh) * Wp + j * g.dw;
         T* r = row + oh * g.Wo;
-        if (g.sw == 1) {
+        if (g.sw == 1 && g.Wo >= 8 && oh + 1 < g.Ho) {
+          // Whole blocks of 8 (vectorised, no remainder loop): the overshoot lands in the next
+          // output row, written next; the source may overread into the pad's slack.
+          for (int64_t ow = 0; ow < g.Wo; ow += 8)
+            for (int k = 0; k < 8; ++k) r[ow + k] = s[ow + k];
+        } else if (g.sw == 1) {
           for (int64_t ow = 0; ow < g.Wo; ++ow) r[ow] = s[ow];
         } else {
           for (int64_t ow = 0; ow < g.Wo; ++ow) r[ow] = s[ow * g.sw];
@@ -158,6 +163,64 @@ T* scratch(int slot, int64_t n) {
   return buf[slot].data();
 }
 
+// Small maps: each plane's kh*kw*HWo column entries are one flat gather through index tables
+// (short rows make the row loops branch-bound: a 3x3 map has 3-element rows). src indexes a copy
+// of the plane with a zero appended at HWi (the padding), dst the unit's offset in col.
+constexpr int64_t kTableMax = 8192;
+
+struct TapTable {
+  std::vector<int64_t> src, dst;
+};
+
+// Rows of 8+ outputs copy faster through the vectorised row loops of im2col_plane.
+bool use_table(const ConvGeom& g) { return g.Wo < 8 && g.kh * g.kw * g.HWo() <= kTableMax; }
+
+TapTable tap_table(const ConvGeom& g, int64_t ld) {
+  TapTable t;
+  const int64_t n = g.kh * g.kw * g.HWo();
+  t.src.resize(size_t(n));
+  t.dst.resize(size_t(n));
+  int64_t q = 0;
+  for (int64_t i = 0; i < g.kh; ++i)
+    for (int64_t j = 0; j < g.kw; ++j)
+      for (int64_t oh = 0; oh < g.Ho; ++oh)
+        for (int64_t ow = 0; ow < g.Wo; ++ow, ++q) {
+          const int64_t ih = oh * g.sh - g.ph + i * g.dh, iw = ow * g.sw - g.pw + j * g.dw;
+          t.src[size_t(q)] = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W ? ih * g.W + iw : g.HWi();
+          t.dst[size_t(q)] = (i * g.kw + j) * ld + oh * g.Wo + ow;
+        }
+  return t;
+}
+
+template <class T>
+T* plane_buf(int64_t n) {
+  thread_local std::vector<T> buf;
+  if (int64_t(buf.size()) < n) buf.resize(size_t(n));
+  return buf.data();
+}
+
+template <class T>
+void im2col_table(const ConvGeom& g, const TapTable& t, const T* x, T* col) {
+  T* buf = plane_buf<T>(g.HWi() + 1);
+  std::memcpy(buf, x, size_t(g.HWi()) * sizeof(T));
+  buf[g.HWi()] = T(0);
+  const int64_t* s = t.src.data();
+  const int64_t* d = t.dst.data();
+  const int64_t n = int64_t(t.src.size());
+  for (int64_t q = 0; q < n; ++q) col[d[q]] = buf[s[q]];
+}
+
+template <class T>
+void col2im_table(const ConvGeom& g, const TapTable& t, const T* col, T* dx) {
+  T* buf = plane_buf<T>(g.HWi() + 1);
+  std::fill(buf, buf + g.HWi() + 1, T(0));
+  const int64_t* s = t.src.data();
+  const int64_t* d = t.dst.data();
+  const int64_t n = int64_t(t.src.size());
+  for (int64_t q = 0; q < n; ++q) buf[s[q]] += col[d[q]];
+  std::memcpy(dx, buf, size_t(g.HWi()) * sizeof(T));
+}
+
 // Grain for parallel_for over units of `work` elements each: about 16K elements per task.
 int64_t grain_for(int64_t work) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, work)); }
 
@@ -165,10 +228,15 @@ int64_t grain_for(int64_t work) { return std::max<int64_t>(1, (int64_t(1) << 14)
 template <class T>
 void im2col_batch(const ConvGeom& g, const T* xp, int64_t n0, int64_t nb, int64_t gr, T* col) {
   const int64_t HWo = g.HWo(), ld = nb * HWo, kk = g.kh * g.kw;
+  const bool tab = use_table(g);
+  const TapTable t = tab ? tap_table(g, ld) : TapTable{};
   parallel_for(nb * g.Cg, grain_for(kk * HWo), [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; ++u) {
-      const int64_t i = u / g.Cg, c = u % g.Cg;
-      im2col_plane(g, xp + ((n0 + i) * g.C + gr * g.Cg + c) * g.HWi(), col + c * kk * ld + i * HWo, ld);
+      const int64_t c = u / nb, i = u % nb;  // channel-major: neighbours write adjacent columns
+      const T* x = xp + ((n0 + i) * g.C + gr * g.Cg + c) * g.HWi();
+      T* cu = col + c * kk * ld + i * HWo;
+      if (tab) im2col_table(g, t, x, cu);
+      else im2col_plane(g, x, cu, ld);
     }
   });
 }
@@ -281,6 +349,8 @@ void conv2d_input_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& w, T
   T* gbuf = scratch<T>(1, g.Og * B * HWo);
   for (int64_t n0 = 0; n0 < g.N; n0 += B) {
     const int64_t nb = std::min(B, g.N - n0), ld = nb * HWo;
+    const bool tab = use_table(g);
+    const TapTable t = tab ? tap_table(g, ld) : TapTable{};
     for (int64_t gr = 0; gr < g.G; ++gr) {
       gather_out(g, gp, n0, nb, gr, gbuf);
       gemm<T>(true, false, K, ld, g.Og, T(1), wp + gr * g.Og * K, K, gbuf, ld, T(0), col, ld);
@@ -288,8 +358,11 @@ void conv2d_input_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& w, T
       const int64_t kk = g.kh * g.kw;
       parallel_for(nb * g.Cg, grain_for(kk * HWo), [&](int64_t b, int64_t e) {
         for (int64_t u = b; u < e; ++u) {
-          const int64_t i = u / g.Cg, c = u % g.Cg;
-          col2im_plane(g, col + c * kk * ld + i * HWo, dp + ((n0 + i) * g.C + gr * g.Cg + c) * HWi, ld);
+          const int64_t c = u / nb, i = u % nb;  // channel-major: neighbours read adjacent columns
+          const T* cu = col + c * kk * ld + i * HWo;
+          T* dx = dp + ((n0 + i) * g.C + gr * g.Cg + c) * HWi;
+          if (tab) col2im_table(g, t, cu, dx);
+          else col2im_plane(g, cu, dx, ld);
         }
       });
     }
