@@ -115,8 +115,10 @@ void col2im_plane(const ConvGeom& g, const T* col, T* dx, int64_t ld) {
   const int64_t Wp = g.W + 2 * g.pw, Hp = g.H + 2 * g.ph;
   T* pad = pad_plane<T>(g);
   std::fill(pad, pad + Hp * Wp, T(0));
-  for (int64_t i = 0; i < g.kh; ++i)
-    for (int64_t j = 0; j < g.kw; ++j) {
+  // j outermost: taps i, i+1 at the same j hit the same addresses row-aligned, so stores
+  // forward to the next loads (j, j+1 overlap shifted by one element, which stalls).
+  for (int64_t j = 0; j < g.kw; ++j)
+    for (int64_t i = 0; i < g.kh; ++i) {
       const T* row = col + (i * g.kw + j) * ld;
       for (int64_t oh = 0; oh < g.Ho; ++oh) {
         T* d = pad + (oh * g.sh + i * g.dh) * Wp + j * g.dw;
@@ -408,7 +410,22 @@ void conv2d_weight_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& x, 
     for (int64_t gr = 0; gr < g.G; ++gr) {
       im2col_batch(g, xp, n0, nb, gr, col);
       gather_out(g, gp, n0, nb, gr, gbuf);
-      gemm<T>(false, true, g.Og, K, ld, T(1), gbuf, ld, col, ld, n0 == 0 ? T(0) : T(1), dw + gr * g.Og * K, K);
+      // One column slab of dW per thread: the gemm's own split would pack the long gbuf panel once
+      // per task; here each thread packs it once. Slabs change no sums, only who computes them.
+      const T beta = n0 == 0 ? T(0) : T(1);
+      const int64_t nt = K >= 64 * num_threads() ? num_threads() : 1;  // narrow dW: the gemm splits M
+      const int64_t slab = ((K + nt - 1) / nt + 15) / 16 * 16;
+      if (nt == 1) {
+        gemm<T>(false, true, g.Og, K, ld, T(1), gbuf, ld, col, ld, beta, dw + gr * g.Og * K, K);
+      } else {
+        parallel_for(nt, 1, [&](int64_t b, int64_t e) {
+          for (int64_t s = b; s < e; ++s) {
+            const int64_t k0 = s * slab, kn = std::min(slab, K - k0);
+            if (kn > 0)
+              gemm<T>(false, true, g.Og, kn, ld, T(1), gbuf, ld, col + k0 * ld, ld, beta, dw + gr * g.Og * K + k0, K);
+          }
+        });
+      }
     }
   }
 }
