@@ -223,6 +223,12 @@ void col2im_table(const ConvGeom& g, const TapTable& t, const T* col, T* dx) {
   std::memcpy(dx, buf, size_t(g.HWi()) * sizeof(T));
 }
 
+// Images per partial sum of the big-map weight gradient.
+constexpr int64_t kBlock = 8;
+
+// From this many output pixels per image, per-image GEMMs (over the pool) are wide enough.
+constexpr int64_t kWideMap = 256;
+
 // Grain for parallel_for over units of `work` elements each: about 16K elements per task.
 int64_t grain_for(int64_t work) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, work)); }
 
@@ -273,14 +279,20 @@ void conv2d_t(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor*
       }
     });
   };
-  if (g.pointwise() && HWo >= 256) {
-    // 1x1 on big maps: each image's input plane is already its column matrix; per-image GEMMs
-    // over the pool are wide enough and skip the copies.
+  if (HWo >= kWideMap) {
+    // Big maps: per-image GEMMs over the pool are wide enough, write NCHW directly (no scatter)
+    // and keep each image's columns in the thread's cache; 1x1 kernels skip im2col.
     parallel_for(g.N, 1, [&](int64_t b, int64_t e) {
+      T* col = g.pointwise() ? nullptr : scratch<T>(0, K * HWo);
       for (int64_t n = b; n < e; ++n)
-        for (int64_t gr = 0; gr < g.G; ++gr)
-          gemm<T>(false, false, g.Og, HWo, K, T(1), wp + gr * g.Og * K, K, xp + (n * g.C + gr * g.Cg) * HWi, HWo,
-                  T(0), op + (n * g.O + gr * g.Og) * HWo, HWo);
+        for (int64_t gr = 0; gr < g.G; ++gr) {
+          const T* xg = xp + (n * g.C + gr * g.Cg) * HWi;
+          if (col) {
+            for (int64_t c = 0; c < g.Cg; ++c) im2col_plane(g, xg + c * HWi, col + c * g.kh * g.kw * HWo, HWo);
+          }
+          gemm<T>(false, false, g.Og, HWo, K, T(1), wp + gr * g.Og * K, K, col ? col : xg, HWo, T(0),
+                  op + (n * g.O + gr * g.Og) * HWo, HWo);
+        }
     });
     add_bias(0, g.N);
     return;
@@ -337,12 +349,18 @@ void conv2d_input_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& w, T
   const T* wp = w.data<T>();
   T* dp = o->data<T>();
   const int64_t K = g.K(), HWo = g.HWo(), HWi = g.HWi();
-  if (g.pointwise() && HWo >= 256) {  // w^T @ gradOut is already dx, image by image
+  if (HWo >= kWideMap) {  // per-image GEMMs as in the forward; 1x1: w^T @ gradOut is already dx
     parallel_for(g.N, 1, [&](int64_t b, int64_t e) {
+      T* col = g.pointwise() ? nullptr : scratch<T>(0, K * HWo);
       for (int64_t n = b; n < e; ++n)
-        for (int64_t gr = 0; gr < g.G; ++gr)
+        for (int64_t gr = 0; gr < g.G; ++gr) {
+          T* dx = dp + (n * g.C + gr * g.Cg) * HWi;
           gemm<T>(true, false, K, HWo, g.Og, T(1), wp + gr * g.Og * K, K, gp + (n * g.O + gr * g.Og) * HWo, HWo, T(0),
-                  dp + (n * g.C + gr * g.Cg) * HWi, HWo);
+                  col ? col : dx, HWo);
+          if (col) {
+            for (int64_t c = 0; c < g.Cg; ++c) col2im_plane(g, col + c * g.kh * g.kw * HWo, dx + c * HWi, HWo);
+          }
+        }
     });
     return;
   }
@@ -400,6 +418,35 @@ void conv2d_weight_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& x, 
   const int64_t K = g.K(), HWo = g.HWo();
   if (g.N == 0) {
     std::fill(dw, dw + g.O * K, T(0));
+    return;
+  }
+  if (HWo >= kWideMap) {
+    // Big maps: each image's gradOut rows are already a [Og, HWo] matrix (no gather). Images are
+    // summed in fixed blocks of kBlock into per-block partials, added in block order, so the
+    // result depends only on the shapes, not on the threads.
+    const int64_t HWi = g.HWi(), WN = g.O * K, nblocks = (g.N + kBlock - 1) / kBlock;
+    std::vector<T> partial(size_t((nblocks - 1) * WN));
+    parallel_for(nblocks, 1, [&](int64_t b, int64_t e) {
+      T* col = g.pointwise() ? nullptr : scratch<T>(0, K * HWo);
+      for (int64_t blk = b; blk < e; ++blk) {
+        T* acc = blk == 0 ? dw : partial.data() + (blk - 1) * WN;
+        for (int64_t n = blk * kBlock; n < std::min(g.N, (blk + 1) * kBlock); ++n)
+          for (int64_t gr = 0; gr < g.G; ++gr) {
+            const T* xg = xp + (n * g.C + gr * g.Cg) * HWi;
+            if (col) {
+              for (int64_t c = 0; c < g.Cg; ++c) im2col_plane(g, xg + c * HWi, col + c * g.kh * g.kw * HWo, HWo);
+            }
+            gemm<T>(false, true, g.Og, K, HWo, T(1), gp + (n * g.O + gr * g.Og) * HWo, HWo, col ? col : xg, HWo,
+                    n == blk * kBlock ? T(0) : T(1), acc + gr * g.Og * K, K);
+          }
+      }
+    });
+    parallel_for(WN, 1 << 14, [&](int64_t b, int64_t e) {
+      for (int64_t blk = 1; blk < nblocks; ++blk) {
+        const T* p = partial.data() + (blk - 1) * WN;
+        for (int64_t i = b; i < e; ++i) dw[i] += p[i];
+      }
+    });
     return;
   }
   const int64_t B = chunk_images(g, std::max(K, g.Og), sizeof(T));
