@@ -140,7 +140,7 @@ void col2im_plane(const ConvGeom& g, const T* col, T* dx, int64_t ld) {
 
 // Column buffers above this size are split into chunks of images: bounds memory and keeps the
 // operands nearer the caches. MG_CONV_CHUNK_BYTES overrides it (tests force the chunked path).
-constexpr int64_t kChunkBytes = int64_t(8) << 20;
+constexpr int64_t kChunkBytes = int64_t(4) << 20;
 
 int64_t chunk_images(const ConvGeom& g, int64_t rows, size_t elt) {
   int64_t limit = kChunkBytes;
@@ -149,7 +149,9 @@ int64_t chunk_images(const ConvGeom& g, int64_t rows, size_t elt) {
     if (v > 0) limit = v;
   }
   const int64_t per_image = std::max<int64_t>(1, rows * g.HWo() * int64_t(elt));
-  return std::clamp<int64_t>(limit / per_image, 1, std::max<int64_t>(g.N, 1));
+  const int64_t most = std::clamp<int64_t>(limit / per_image, 1, std::max<int64_t>(g.N, 1));
+  const int64_t chunks = (g.N + most - 1) / most;  // evenly sized chunks: no small GEMM at the end
+  return std::max<int64_t>(1, (g.N + chunks - 1) / std::max<int64_t>(chunks, 1));
 }
 
 // Scratch reused across calls on the calling thread: large fresh allocations page-fault on
