@@ -167,32 +167,46 @@ T* scratch(int slot, int64_t n) {
   return buf[slot].data();
 }
 
-// Small maps: each plane's kh*kw*HWo column entries are one flat gather through index tables
-// (short rows make the row loops branch-bound: a 3x3 map has 3-element rows). src indexes a copy
-// of the plane with a zero appended at HWi (the padding), dst the unit's offset in col.
+// Narrow maps: each tap's HWo column entries are one gather through an index table (short rows
+// make the row loops branch-bound: a 3x3 map has 3-element rows). The table indexes a copy of the
+// plane with a zero appended at HWi, which stands for the padding.
 constexpr int64_t kTableMax = 8192;
 
 struct TapTable {
-  std::vector<int64_t> src, dst;
+  std::vector<int32_t> src;  // [kh*kw][HWo]: index into the plane copy (HWi = the zero)
+  int64_t ld;                // col row stride
+  // The inverse, for col2im: input pixel k sums col entries off[start[k] .. start[k+1]) (in tap
+  // order) in a register; a scatter-add would chain every tap through the same few addresses.
+  std::vector<int64_t> start, off;
 };
 
 // Rows of 8+ outputs copy faster through the vectorised row loops of im2col_plane.
-bool use_table(const ConvGeom& g) { return g.Wo < 8 && g.kh * g.kw * g.HWo() <= kTableMax; }
+bool use_table(const ConvGeom& g) { return g.Wo < 8 && g.kh * g.kw * g.HWo() <= kTableMax && g.HWi() < (int64_t(1) << 30); }
 
-TapTable tap_table(const ConvGeom& g, int64_t ld) {
+TapTable tap_table(const ConvGeom& g, int64_t ld, bool inverse = false) {
   TapTable t;
-  const int64_t n = g.kh * g.kw * g.HWo();
-  t.src.resize(size_t(n));
-  t.dst.resize(size_t(n));
+  t.ld = ld;
+  t.src.resize(size_t(g.kh * g.kw * g.HWo()));
   int64_t q = 0;
   for (int64_t i = 0; i < g.kh; ++i)
     for (int64_t j = 0; j < g.kw; ++j)
       for (int64_t oh = 0; oh < g.Ho; ++oh)
         for (int64_t ow = 0; ow < g.Wo; ++ow, ++q) {
           const int64_t ih = oh * g.sh - g.ph + i * g.dh, iw = ow * g.sw - g.pw + j * g.dw;
-          t.src[size_t(q)] = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W ? ih * g.W + iw : g.HWi();
-          t.dst[size_t(q)] = (i * g.kw + j) * ld + oh * g.Wo + ow;
+          t.src[size_t(q)] = int32_t(ih >= 0 && ih < g.H && iw >= 0 && iw < g.W ? ih * g.W + iw : g.HWi());
         }
+  if (inverse) {
+    const int64_t HWi = g.HWi(), HWo = g.HWo();
+    t.start.assign(size_t(HWi + 2), 0);
+    for (int32_t k : t.src)
+      if (k < HWi) ++t.start[size_t(k) + 2];
+    for (int64_t k = 2; k < HWi + 2; ++k) t.start[size_t(k)] += t.start[size_t(k - 1)];
+    t.off.resize(size_t(t.start[size_t(HWi + 1)]));
+    for (int64_t q2 = 0; q2 < int64_t(t.src.size()); ++q2) {
+      const int32_t k = t.src[size_t(q2)];
+      if (k < HWi) t.off[size_t(t.start[size_t(k) + 1]++)] = (q2 / HWo) * ld + q2 % HWo;
+    }
+  }
   return t;
 }
 
@@ -205,24 +219,26 @@ T* plane_buf(int64_t n) {
 
 template <class T>
 void im2col_table(const ConvGeom& g, const TapTable& t, const T* x, T* col) {
-  T* buf = plane_buf<T>(g.HWi() + 1);
-  std::memcpy(buf, x, size_t(g.HWi()) * sizeof(T));
-  buf[g.HWi()] = T(0);
-  const int64_t* s = t.src.data();
-  const int64_t* d = t.dst.data();
-  const int64_t n = int64_t(t.src.size());
-  for (int64_t q = 0; q < n; ++q) col[d[q]] = buf[s[q]];
+  const int64_t HWi = g.HWi(), HWo = g.HWo(), taps = g.kh * g.kw;
+  T* buf = plane_buf<T>(HWi + 1);
+  for (int64_t k = 0; k < HWi; ++k) buf[k] = x[k];  // tiny planes: cheaper than a memcpy call
+  buf[HWi] = T(0);
+  const int32_t* s = t.src.data();
+  for (int64_t tp = 0; tp < taps; ++tp, s += HWo) {
+    T* r = col + tp * t.ld;
+    for (int64_t p = 0; p < HWo; ++p) r[p] = buf[s[p]];
+  }
 }
 
 template <class T>
 void col2im_table(const ConvGeom& g, const TapTable& t, const T* col, T* dx) {
-  T* buf = plane_buf<T>(g.HWi() + 1);
-  std::fill(buf, buf + g.HWi() + 1, T(0));
-  const int64_t* s = t.src.data();
-  const int64_t* d = t.dst.data();
-  const int64_t n = int64_t(t.src.size());
-  for (int64_t q = 0; q < n; ++q) buf[s[q]] += col[d[q]];
-  std::memcpy(dx, buf, size_t(g.HWi()) * sizeof(T));
+  const int64_t* st = t.start.data();
+  const int64_t* off = t.off.data();
+  for (int64_t k = 0; k < g.HWi(); ++k) {
+    T s = T(0);
+    for (int64_t e = st[k]; e < st[k + 1]; ++e) s += col[off[e]];
+    dx[k] = s;
+  }
 }
 
 // Images per partial sum of the big-map weight gradient.
@@ -372,7 +388,7 @@ void conv2d_input_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& w, T
   for (int64_t n0 = 0; n0 < g.N; n0 += B) {
     const int64_t nb = std::min(B, g.N - n0), ld = nb * HWo;
     const bool tab = use_table(g);
-    const TapTable t = tab ? tap_table(g, ld) : TapTable{};
+    const TapTable t = tab ? tap_table(g, ld, true) : TapTable{};
     for (int64_t gr = 0; gr < g.G; ++gr) {
       gather_out(g, gp, n0, nb, gr, gbuf);
       gemm<T>(true, false, K, ld, g.Og, T(1), wp + gr * g.Og * K, K, gbuf, ld, T(0), col, ld);
