@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,16 @@ void check_float4(const char* op, const char* what, const Tensor& t) {
   if (t.device() != Device::CPU) fail(op, std::string(what) + " is not on the CPU");
   if (t.dtype == DType::I32) fail(op, std::string(what) + " must be float32 or float64");
   if (t.shape.ndim != 4) fail(op, std::string(what) + " " + t.shape.str() + " must be 4-D");
+}
+
+// Runs a kernel body; the scratch and table allocations report running out of memory as an Error.
+template <class F>
+void run(const char* op, F&& body) {
+  try {
+    body();
+  } catch (const std::bad_alloc&) {
+    fail(op, "out of memory for im2col buffers");
+  }
 }
 
 int64_t out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
@@ -356,8 +367,10 @@ void conv2d(ExecArgs& a) {
   if (!(a.out_shape == os) || a.out_dtype != x.dtype) fail(op, "output header " + a.out_shape.str() + " should be " + os.str());
   Tensor* o = a.alloc_out();
   if (o->numel() == 0) return;
-  if (x.dtype == DType::F32) conv2d_t<float>(g, x, w, bias, o);
-  else conv2d_t<double>(g, x, w, bias, o);
+  run(op, [&] {
+    if (x.dtype == DType::F32) conv2d_t<float>(g, x, w, bias, o);
+    else conv2d_t<double>(g, x, w, bias, o);
+  });
 }
 
 // CONV2D_INPUT_GRAD(gradOut, w): output = the input shape (header). dx = col2im(w^T @ gradOut).
@@ -420,8 +433,10 @@ void conv2d_input_grad(ExecArgs& a) {
   if (!(go.shape == gs)) fail(op, "gradOut " + go.shape.str() + " should be " + gs.str() + " for input " + a.out_shape.str());
   Tensor* o = a.alloc_out();
   if (o->numel() == 0) return;
-  if (go.dtype == DType::F32) conv2d_input_grad_t<float>(g, go, w, o);
-  else conv2d_input_grad_t<double>(g, go, w, o);
+  run(op, [&] {
+    if (go.dtype == DType::F32) conv2d_input_grad_t<float>(g, go, w, o);
+    else conv2d_input_grad_t<double>(g, go, w, o);
+  });
 }
 
 // CONV2D_WEIGHT_GRAD(gradOut, x): output = the weight shape (header).
@@ -508,8 +523,10 @@ void conv2d_weight_grad(ExecArgs& a) {
   if (!(go.shape == gs)) fail(op, "gradOut " + go.shape.str() + " should be " + gs.str() + " for input " + x.shape.str());
   Tensor* o = a.alloc_out();
   if (o->numel() == 0) return;
-  if (go.dtype == DType::F32) conv2d_weight_grad_t<float>(g, go, x, o);
-  else conv2d_weight_grad_t<double>(g, go, x, o);
+  run(op, [&] {
+    if (go.dtype == DType::F32) conv2d_weight_grad_t<float>(g, go, x, o);
+    else conv2d_weight_grad_t<double>(g, go, x, o);
+  });
 }
 
 }  // namespace
