@@ -1,6 +1,7 @@
 // CPU kernels for 2-D convolution (NCHW, weight [O, C/groups, kh, kw]) and its two gradients.
-// Per group, the whole batch (in chunks of images when large) is one im2col matrix and one GEMM
-// that threads itself; 1x1/stride-1/no-pad kernels on big maps skip im2col.
+// Small maps (Ho*Wo < 256): per group, the whole batch (in chunks of images when large) is one
+// im2col matrix and one GEMM that threads itself. Big maps: per-image GEMMs over the pool, which
+// write NCHW directly; 1x1/stride-1/no-pad kernels there skip im2col.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
