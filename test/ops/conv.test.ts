@@ -202,6 +202,54 @@ describe('conv2d gradients', () => {
     }
   });
 
+  // Paths of the CPU kernel: narrow maps (index-table im2col), wider maps (row im2col with block
+  // copies), big maps (HWo >= 256: per-image GEMMs), each with 1 and 4 threads and in chunks of
+  // images (MG_CONV_CHUNK_BYTES, read on every call, forces chunks of one or two images).
+  const pathCases: Case[] = [
+    { name: 'narrow map, groups 2, stride 2', xs: [5, 4, 7, 5], ws: [6, 2, 3, 3], bias: true, opts: { padding: 1, stride: 2, groups: 2 } },
+    { name: 'rows of 8+ (block copies), dilation', xs: [5, 3, 11, 13], ws: [4, 3, 3, 3], bias: true, opts: { padding: 2, dilation: 2 } },
+    { name: 'big map (per-image GEMMs), stride [1,2]', xs: [10, 2, 18, 33], ws: [3, 2, 3, 3], bias: true, opts: { padding: 1, stride: [1, 2] } },
+    { name: 'big map 1x1 with groups', xs: [9, 4, 16, 16], ws: [6, 2, 1, 1], bias: false, opts: { groups: 2 } },
+  ];
+  for (const c of pathCases) {
+    test(`${c.name}: references for 1/4 threads, whole batch and chunks; bit-identical across threads`, () => {
+      const g = geom(c.opts);
+      const x = randomTensor(c.xs, 'float64', 61);
+      const w = randomTensor(c.ws, 'float64', 62);
+      const b = randomTensor([c.ws[0]], 'float64', 63);
+      const [Ho, Wo] = outHW(c.xs, c.ws, g);
+      const gy = randomTensor([c.xs[0], c.ws[0], Ho, Wo], 'float64', 64);
+      const refY = refConv(x.v, c.xs, w.v, c.ws, c.bias ? b.v : null, g);
+      const refDx = refInputGrad(gy.v, c.xs, w.v, c.ws, g);
+      const refDw = refWeightGrad(gy.v, x.v, c.xs, c.ws, g);
+      const before = mg.backend.cpuInfo().threads;
+      const chunkEnv = process.env.MG_CONV_CHUNK_BYTES;
+      const perImage = numel(c.ws.slice(1)) * Ho * Wo * 8;
+      try {
+        for (const chunk of [undefined, String(perImage), String(2 * perImage + 1)]) {
+          if (chunk === undefined) delete process.env.MG_CONV_CHUNK_BYTES;
+          else process.env.MG_CONV_CHUNK_BYTES = chunk;
+          const outs: number[][][] = [];
+          for (const t of [1, 4]) {
+            mg.backend.setNumThreads(t);
+            const y = conv2d(x.t, w.t, c.bias ? b.t : null, c.opts);
+            const dx = conv2dInputGrad(gy.t, w.t, c.xs, c.opts);
+            const dw = conv2dWeightGrad(gy.t, x.t, c.ws, c.opts);
+            expectClose(y, refY);
+            expectClose(dx, refDx);
+            expectClose(dw, refDw);
+            outs.push([y, dx, dw].map((r) => Array.from(r.data())));
+          }
+          expect(outs[1]).toEqual(outs[0]);
+        }
+      } finally {
+        mg.backend.setNumThreads(before);
+        if (chunkEnv === undefined) delete process.env.MG_CONV_CHUNK_BYTES;
+        else process.env.MG_CONV_CHUNK_BYTES = chunkEnv;
+      }
+    });
+  }
+
   test('empty batch: empty outputs and a zero weight gradient', () => {
     const x = mg.zeros([0, 2, 5, 5], { dtype: 'float64' });
     const w = mg.ones([3, 2, 3, 3], { dtype: 'float64' });
