@@ -36,5 +36,7 @@ export { checkpoint } from './autograd/checkpoint.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as io from './io/index.js';
+export * as meta from './meta/index.js';
+export * as data from './data/index.js';
 export * as cuda from './cuda.js';
 export * as backend from './backend/index.js';

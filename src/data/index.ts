@@ -1,0 +1,2 @@
+/** `mg.data`: task samplers for meta-learning. */
+export type { Batch, Task, TaskSampler } from './task.js';

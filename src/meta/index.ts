@@ -1,0 +1,2 @@
+/** `mg.meta`: optimization-based meta-learning over functional parameters. */
+export {};
