@@ -190,7 +190,8 @@ export class ReptileSinusoid implements TaskSampler {
           for (let e = 0; e < epochs; e++) {
             const perm = permutation(points);
             for (let s = 0; s < points; s += innerBatch) {
-              const idx = tensor(Int32Array.from(perm.slice(s, s + innerBatch)), { dtype: 'int32' });
+              const chunk = perm.slice(s, s + innerBatch);
+              const idx = tensor(Int32Array.from(chunk), { shape: [chunk.length], dtype: 'int32' });
               out.push({ x: all.x.indexSelect(0, idx), y: all.y.indexSelect(0, idx) });
               idx.dispose();
             }
