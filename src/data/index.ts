@@ -1,2 +1,6 @@
 /** `mg.data`: task samplers for meta-learning. */
 export type { Batch, Task, TaskSampler } from './task.js';
+export {
+  MamlSinusoid, ReptileSinusoid, permutation, SINUSOID_AMPLITUDE, SINUSOID_X_RANGE,
+  type SinusoidTask, type ReptileSinusoidTask, type MamlSinusoidOptions, type ReptileSinusoidOptions,
+} from './sinusoid.js';
