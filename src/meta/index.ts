@@ -1,2 +1,2 @@
 /** `mg.meta`: optimization-based meta-learning over functional parameters. */
-export {};
+export * from './reptile.js';
