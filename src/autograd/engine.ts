@@ -31,7 +31,7 @@ const asList = <T>(x: T | readonly T[]): T[] => (Array.isArray(x) ? [...x] : [x 
  * the inputs of its node. Iterative (unrolled inner loops make graphs thousands of nodes deep).
  * Only tensors from which a target is reachable are kept.
  */
-function schedule(outputs: Tensor[], targets: Set<Tensor>, stopAtTargets: boolean): Tensor[] {
+function schedule(outputs: Tensor[], targets: Set<Tensor>, stopAtTargets: boolean): { order: Tensor[]; useful: Set<Tensor> } {
   const post: Tensor[] = [];
   const state = new Map<Tensor, number>(); // 1: on the stack, 2: done
   const useful = new Set<Tensor>();
@@ -63,7 +63,7 @@ function schedule(outputs: Tensor[], targets: Set<Tensor>, stopAtTargets: boolea
       }
     }
   }
-  return post.reverse();
+  return { order: post.reverse(), useful };
 }
 
 /**
@@ -72,7 +72,7 @@ function schedule(outputs: Tensor[], targets: Set<Tensor>, stopAtTargets: boolea
  */
 function run(op: string, outputs: Tensor[], gradOutputs: (Tensor | null)[], targets: Set<Tensor>, createGraph: boolean, retainGraph: boolean, stopAtTargets: boolean): Map<Tensor, Tensor> {
   const defaults = defaultGradOutputs;
-  const order = schedule(outputs, targets, stopAtTargets);
+  const { order, useful } = schedule(outputs, targets, stopAtTargets);
   const grads = new Map<Tensor, Tensor>();
   // Identity-like rules return the incoming gradient object itself (add, reshape of the same
   // shape...), so one tensor may hold several places: count them, release at zero.
@@ -112,7 +112,10 @@ function run(op: string, outputs: Tensor[], gradOutputs: (Tensor | null)[], targ
       if (node.freed || node.vjp === null) {
         throw new Error(`${op}: trying to backward through the graph a second time (the saved tensors of '${node.name}' were freed). Pass retainGraph: true (or createGraph: true) to the first call`);
       }
-      const needs = node.inputs.map((x) => x !== null && x.requiresGrad);
+      // Only inputs that lead to a target: a target's own producer is not run (nor freed) unless
+      // another target lies beyond it, as in PyTorch.
+      const needs = node.inputs.map((x) => x !== null && x.requiresGrad && useful.has(x));
+      if (!needs.includes(true)) continue;
       // A scope per rule frees its temporaries now (taped ones survive: Note [Saved tensors]).
       const vjpRule = node.vjp;
       const res = tidy(() => vjpRule(g, needs));

@@ -214,3 +214,14 @@ describe('backward gives every leaf its own gradient buffer', () => {
     expect(d.grad!.toArray()).toEqual([1, 1, 1, 1]);
   });
 });
+
+describe('grad with respect to an intermediate tensor', () => {
+  test("does not run or free the intermediate's own producer (as PyTorch)", () => {
+    const x = mg.tensor([1, 2], { dtype: 'float64' }).requiresGrad_();
+    const y = x.mul(x);
+    const [gy] = mg.grad(y.mul(3).sum(), [y]);
+    expect(gy!.toArray()).toEqual([3, 3]);
+    const [gx] = mg.grad(y.sum(), [x]); // y's producer (mul) must still hold its saved tensors
+    expect(gx!.toArray()).toEqual([2, 4]);
+  });
+});
