@@ -1,2 +1,8 @@
-/** `mg.meta`: optimization-based meta-learning over functional parameters. */
-export {};
+/**
+ * `mg.meta`: optimization-based meta-learning over functional parameters: {@link MAML} (second
+ * order or first order), {@link MetaSGD} (learned per-parameter inner rates) and {@link ANIL}
+ * (head-only inner loop). Each consumes `mg.data` tasks (`{ support, query }`).
+ */
+export { MAML, type MAMLOptions, type AdaptOptions, type LossFn, type MetaOptimizer } from './maml.js';
+export { MetaSGD } from './metasgd.js';
+export { ANIL, type ANILOptions } from './anil.js';
