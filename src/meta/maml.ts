@@ -163,8 +163,9 @@ export class MAML {
       if (idx.length === 0) throw new Error(`${this.constructor.name}.adapt: none of the parameters requires grad`);
       const sel = idx.map((i) => ps[i]);
       const second = mode === 'second-order';
-      // retainGraph: the support graph shares nodes with the adapted parameters' history, which
-      // the meta-gradient walks later (the enclosing tidy frees it).
+      // retainGraph: `grad` without it also frees the saved tensors of the nodes that produced
+      // `sel` (the previous inner update, which the first-order meta-gradient still walks), unlike
+      // PyTorch, which frees only the nodes it ran. The enclosing tidy frees the graph.
       const gsel = grad(this.lossPrepared(ps, support), sel, { createGraph: second, retainGraph: true, allowUnused: true });
       const gs: (Tensor | null)[] = ps.map(() => null);
       idx.forEach((i, k) => {
