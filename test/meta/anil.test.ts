@@ -96,5 +96,8 @@ describe('ANIL', () => {
     expect(mg.memory().cpu.bytes).toBe(base.bytes);
     m.parameters().forEach((p, i) => expect(arr(p)).not.toEqual(before[i]));
     expect(l).toBeLessThan(l0);
+    const e = anil.evaluate([task], { steps: 3 });
+    expect(Number.isFinite(e)).toBe(true);
+    expect(mg.memory().cpu.tensors).toBe(base.tensors);
   });
 });

@@ -180,7 +180,10 @@ describe('MAML', () => {
     expect(after.bytes).toBe(base.bytes);
     const trained = maml.evaluate(testTasks, { steps: 1 });
     expect(trained).toBeLessThan(0.5 * before);
-    // more inner steps at evaluation help further
+    // more inner steps at evaluation help further; evaluation leaves nothing behind
+    const m0 = mg.memory().cpu;
     expect(maml.evaluate(testTasks, { steps: 5 })).toBeLessThan(trained);
+    expect(mg.memory().cpu.tensors).toBe(m0.tensors);
+    expect(mg.memory().cpu.bytes).toBe(m0.bytes);
   });
 });
