@@ -1,2 +1,9 @@
-/** `mg.meta`: optimization-based meta-learning over functional parameters. */
+/**
+ * `mg.meta`: optimization-based meta-learning over functional parameters: {@link MAML} (second
+ * order or first order), {@link MetaSGD} (learned per-parameter inner rates), {@link ANIL}
+ * (head-only inner loop) and {@link Reptile}. Each consumes `mg.data` tasks (`{ support, query }`).
+ */
+export { MAML, type MAMLOptions, type AdaptOptions, type LossFn, type MetaOptimizer } from './maml.js';
+export { MetaSGD } from './metasgd.js';
+export { ANIL, type ANILOptions } from './anil.js';
 export * from './reptile.js';
