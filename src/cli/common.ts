@@ -1,0 +1,204 @@
+/**
+ * What the sinusoid commands share: the run configuration (config.json), the MAML paper's
+ * 1-40-40-1 ReLU network, the learners, the checkpoint format and the held-out seeds.
+ *
+ * Checkpoint (DIR/model.safetensors, written atomically by mg.io.save): the network's tensors
+ * under `model.<name>`, Meta-SGD's learned rates under `lrs.<i>`, Adam's buffers under
+ * `optim.<param index>.<buffer>`; the metadata holds `iteration` and `optim` (a JSON object with
+ * the optimizer's parameter groups and per-parameter step counts). DIR/config.json (written via a
+ * temporary file and a rename) holds the hyper-parameters and the same iteration.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as mg from '../index.js';
+import type { OptimizerStateDict, ParamState } from '../optim/optimizer.js';
+
+export const ALGOS = ['maml', 'fomaml', 'reptile', 'anil', 'metasgd'] as const;
+export type Algo = (typeof ALGOS)[number];
+
+/** DIR/config.json. */
+export interface RunConfig {
+  format: 'metagrad-cli/1';
+  task: 'sinusoid';
+  algo: Algo;
+  /** Total iterations asked for (the target of the last `train` run). */
+  iterations: number;
+  /** Iterations done when this config was written. */
+  iteration: number;
+  metaBatch: number;
+  /** Adam's learning rate (Reptile: the outer step size eps0, linearly annealed). */
+  metaLr: number;
+  innerSteps: number;
+  innerLr: number;
+  shots: number;
+  query: number;
+  firstOrder: boolean;
+  seed: number;
+  device: 'cpu';
+  hidden: number[];
+}
+
+/** Seeds of the held-out tasks (eval, plot): above 2^52, so never one of the training seeds. */
+export const EVAL_SEED = 9_007_199_254_740_000;
+export const FITS_SEED = EVAL_SEED + 1;
+
+/** The generator seed of training iteration `it` (sampling is reproducible across resumes). */
+export function iterationSeed(seed: number, it: number): number {
+  return (seed * 1_000_003 + it + 1) % 2 ** 52;
+}
+
+/** The MAML paper's sinusoid regressor: 1-40-40-1 with ReLU. */
+export function buildNet(hidden: readonly number[] = [40, 40]): mg.nn.Sequential {
+  const layers: mg.nn.Module<[mg.Tensor], mg.Tensor>[] = [];
+  let inF = 1;
+  for (const h of hidden) {
+    layers.push(new mg.nn.Linear(inF, h), new mg.nn.ReLU());
+    inF = h;
+  }
+  layers.push(new mg.nn.Linear(inF, 1));
+  return new mg.nn.Sequential(...layers);
+}
+
+/** The learner for meta-training (Reptile) or the MAML-family learner. */
+export type Learner = { kind: 'maml'; maml: mg.meta.MAML } | { kind: 'reptile'; reptile: mg.meta.Reptile; evalMaml: mg.meta.MAML };
+
+export function buildLearner(cfg: RunConfig, net: mg.nn.Sequential): Learner {
+  const opts = { innerSteps: cfg.innerSteps, innerLr: cfg.innerLr, firstOrder: cfg.firstOrder || cfg.algo === 'fomaml' };
+  switch (cfg.algo) {
+    case 'maml':
+    case 'fomaml':
+      return { kind: 'maml', maml: new mg.meta.MAML(net, opts) };
+    case 'anil':
+      return { kind: 'maml', maml: new mg.meta.ANIL(net, opts) };
+    case 'metasgd':
+      return { kind: 'maml', maml: new mg.meta.MetaSGD(net, opts) };
+    case 'reptile':
+      return {
+        kind: 'reptile',
+        reptile: new mg.meta.Reptile(net, { innerSteps: cfg.innerSteps, innerLr: cfg.innerLr, outerLr: cfg.metaLr, iterations: cfg.iterations }),
+        // Evaluation of a Reptile initialisation: plain SGD with the inner rate, as in the paper.
+        evalMaml: new mg.meta.MAML(net, { innerLr: cfg.innerLr, innerSteps: cfg.innerSteps }),
+      };
+  }
+}
+
+/** The learner used to adapt and evaluate (Reptile: SGD from the initialisation). */
+export function evalLearner(l: Learner): mg.meta.MAML {
+  return l.kind === 'maml' ? l.maml : l.evalMaml;
+}
+
+export function configPath(dir: string): string {
+  return path.join(dir, 'config.json');
+}
+export function modelPath(dir: string): string {
+  return path.join(dir, 'model.safetensors');
+}
+export function metricsPath(dir: string): string {
+  return path.join(dir, 'metrics.jsonl');
+}
+
+/** Writes `file` atomically: a temporary file in the same directory, then a rename. */
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+export function readConfig(dir: string): RunConfig {
+  const p = configPath(dir);
+  let cfg: RunConfig;
+  try {
+    cfg = JSON.parse(fs.readFileSync(p, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw new Error(`cannot read ${p}: ${(e as Error).message}`);
+  }
+  if (cfg.format !== 'metagrad-cli/1' || !ALGOS.includes(cfg.algo)) throw new Error(`${p} is not a metagrad CLI config`);
+  return cfg;
+}
+
+/** Saves the model (and Meta-SGD's rates and Adam's state) then config.json. */
+export function saveCheckpoint(dir: string, cfg: RunConfig, net: mg.nn.Module, learner: Learner, opt: mg.optim.Adam | null, iteration: number): void {
+  const tensors = new Map<string, mg.Tensor>();
+  for (const [k, v] of Object.entries(net.stateDict())) tensors.set(`model.${k}`, v);
+  if (learner.kind === 'maml' && learner.maml instanceof mg.meta.MetaSGD) learner.maml.lrs.forEach((t, i) => tensors.set(`lrs.${i}`, t));
+  const metadata: Record<string, string> = { format: 'metagrad-cli/1', iteration: String(iteration) };
+  let sd: OptimizerStateDict | null = null;
+  if (opt !== null) {
+    sd = opt.stateDict();
+    const scalars: Record<string, Record<string, number>> = {};
+    for (const [pid, st] of Object.entries(sd.state)) {
+      for (const [name, v] of Object.entries(st)) {
+        if (v instanceof mg.Tensor) tensors.set(`optim.${pid}.${name}`, v);
+        else (scalars[pid] ??= {})[name] = v;
+      }
+    }
+    metadata.optim = JSON.stringify({ paramGroups: sd.paramGroups, scalars });
+  }
+  try {
+    mg.io.save(modelPath(dir), tensors, metadata);
+  } finally {
+    if (sd !== null) for (const st of Object.values(sd.state)) for (const v of Object.values(st)) if (v instanceof mg.Tensor) v.dispose();
+  }
+  writeFileAtomic(configPath(dir), `${JSON.stringify({ ...cfg, iteration }, null, 2)}\n`);
+}
+
+/** Loads a checkpoint into `net` (and the learner's rates, and `opt` if given); returns the saved iteration. */
+export function loadCheckpoint(dir: string, net: mg.nn.Module, learner: Learner, opt: mg.optim.Adam | null): number {
+  const { tensors, metadata } = mg.io.load(modelPath(dir));
+  try {
+    const model = new Map<string, mg.Tensor>();
+    for (const [k, v] of tensors) if (k.startsWith('model.')) model.set(k.slice('model.'.length), v);
+    net.loadStateDict(model);
+    if (learner.kind === 'maml' && learner.maml instanceof mg.meta.MetaSGD) {
+      learner.maml.lrs.forEach((t, i) => {
+        const v = tensors.get(`lrs.${i}`);
+        if (v === undefined) throw new Error(`${modelPath(dir)}: missing lrs.${i}`);
+        mg.noGrad(() => mg.copy_(t, v));
+      });
+    }
+    if (opt !== null && metadata.optim !== undefined) {
+      const meta = JSON.parse(metadata.optim) as { paramGroups: OptimizerStateDict['paramGroups']; scalars: Record<string, Record<string, number>> };
+      const state: Record<number, ParamState> = {};
+      for (const [pid, sc] of Object.entries(meta.scalars)) state[Number(pid)] = { ...sc };
+      for (const [k, v] of tensors) {
+        const m = /^optim\.(\d+)\.(.+)$/.exec(k);
+        if (m) (state[Number(m[1])] ??= {})[m[2]] = v;
+      }
+      opt.loadStateDict({ state, paramGroups: meta.paramGroups });
+    }
+    const it = Number(metadata.iteration);
+    if (!Number.isSafeInteger(it) || it < 0) throw new Error(`${modelPath(dir)}: bad iteration '${metadata.iteration}'`);
+    return it;
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+}
+
+/** Restores a trained network and its learner from DIR (for eval and plot). */
+export function restore(dir: string): { cfg: RunConfig; net: mg.nn.Sequential; learner: Learner; iteration: number } {
+  const cfg = readConfig(dir);
+  if (!fs.existsSync(modelPath(dir))) throw new Error(`no checkpoint in ${dir} (${modelPath(dir)} is missing)`);
+  mg.manualSeed(cfg.seed);
+  const net = buildNet(cfg.hidden);
+  const learner = buildLearner(cfg, net);
+  const iteration = loadCheckpoint(dir, net, learner, null);
+  return { cfg, net, learner, iteration };
+}
+
+/**
+ * Query MSE after each number of adaptation steps in `steps` (ascending), for one task; the
+ * adaptation continues from one count to the next. Frees everything it makes.
+ */
+export function adaptedLosses(learner: mg.meta.MAML, task: mg.data.Task, steps: readonly number[]): number[] {
+  const out: number[] = [];
+  mg.tidy(() => {
+    let params = learner.initialParameters();
+    let done = 0;
+    for (const s of steps) {
+      params = learner.adapt(task.support, params, s - done, { mode: 'eval' });
+      done = s;
+      out.push(mg.noGrad(() => learner.loss(params, task.query).item()));
+    }
+  });
+  return out;
+}

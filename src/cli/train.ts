@@ -1,0 +1,165 @@
+/**
+ * `metagrad train`: meta-trains the 1-40-40-1 ReLU net on MAML's sinusoid task, checkpoints to
+ * DIR every `--save-every` iterations and at the end, and resumes from DIR.
+ *
+ * Resuming restores the network, Meta-SGD's rates, Adam's moments and step counts, and the
+ * iteration count; each iteration seeds the generator from (seed, iteration), so a resumed run
+ * samples the same tasks as an uninterrupted one. Reptile keeps no optimizer state (its outer
+ * step size depends on the iteration only).
+ */
+import * as fs from 'node:fs';
+import * as mg from '../index.js';
+import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
+import {
+  ALGOS, buildLearner, buildNet, configPath, iterationSeed, loadCheckpoint, metricsPath, modelPath, readConfig, saveCheckpoint,
+  type Algo, type RunConfig,
+} from './common.js';
+
+export const TRAIN_USAGE = `usage: metagrad train --algo <${ALGOS.join('|')}> --task sinusoid --out DIR
+  [--iterations N] [--meta-batch B] [--meta-lr LR] [--inner-steps K] [--inner-lr A]
+  [--shots K] [--query Q] [--first-order] [--seed S] [--device cpu] [--save-every N]
+  [--log-every N] [--json]`;
+
+const OPTIONS = {
+  algo: { type: 'string' },
+  task: { type: 'string' },
+  out: { type: 'string' },
+  iterations: { type: 'string' },
+  'meta-batch': { type: 'string' },
+  'meta-lr': { type: 'string' },
+  'inner-steps': { type: 'string' },
+  'inner-lr': { type: 'string' },
+  shots: { type: 'string' },
+  query: { type: 'string' },
+  'first-order': { type: 'boolean' },
+  seed: { type: 'string' },
+  device: { type: 'string' },
+  'save-every': { type: 'string' },
+  'log-every': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** Options that fix what a checkpoint is; a resumed run may not change them. */
+const FIXED: [string, keyof RunConfig][] = [
+  ['algo', 'algo'], ['meta-batch', 'metaBatch'], ['meta-lr', 'metaLr'], ['inner-steps', 'innerSteps'], ['inner-lr', 'innerLr'],
+  ['shots', 'shots'], ['query', 'query'], ['first-order', 'firstOrder'], ['seed', 'seed'],
+];
+
+function configFrom(values: Record<string, string | boolean | undefined>): RunConfig {
+  const algo = choiceOpt<Algo>(values, 'algo', ALGOS);
+  choiceOpt(values, 'task', ['sinusoid'] as const);
+  const reptile = algo === 'reptile';
+  const shots = intOpt(values, 'shots', 10);
+  return {
+    format: 'metagrad-cli/1',
+    task: 'sinusoid',
+    algo,
+    iterations: intOpt(values, 'iterations', 10_000),
+    iteration: 0,
+    metaBatch: intOpt(values, 'meta-batch', reptile ? 1 : 25),
+    metaLr: numOpt(values, 'meta-lr', reptile ? 0.1 : 1e-3),
+    innerSteps: intOpt(values, 'inner-steps', reptile ? 5 : 1, reptile ? 1 : 0),
+    innerLr: numOpt(values, 'inner-lr', reptile ? 0.02 : 0.01),
+    shots,
+    query: intOpt(values, 'query', shots),
+    firstOrder: values['first-order'] === true || algo === 'fomaml',
+    seed: intOpt(values, 'seed', 0, 0),
+    device: deviceOpt(values),
+    hidden: [40, 40],
+  };
+}
+
+/** A one-line progress bar on stderr (drawn only on a terminal). */
+class ProgressBar {
+  private last = 0;
+  constructor(private readonly io: CliIO, private readonly total: number) {}
+  update(it: number, loss: number, eta: number, force = false): void {
+    const now = Date.now();
+    if (!force && now - this.last < 100) return;
+    this.last = now;
+    const width = 30;
+    const filled = Math.round((width * it) / Math.max(this.total, 1));
+    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+    this.io.stderr.write(`\r[${bar}] ${it}/${this.total}  meta-loss ${loss.toFixed(4)}  ETA ${fmtDuration(eta)}   `);
+  }
+  done(): void {
+    this.io.stderr.write('\n');
+  }
+}
+
+export async function train(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parse(argv, OPTIONS);
+  const out = strOpt(values, 'out');
+  const json = values.json === true;
+  const saveEvery = intOpt(values, 'save-every', 500);
+  const logEvery = intOpt(values, 'log-every', 10);
+  let cfg = configFrom(values);
+  const resuming = fs.existsSync(modelPath(out)) && fs.existsSync(configPath(out));
+  if (resuming) {
+    const saved = readConfig(out);
+    const conflicts = FIXED.filter(([opt, key]) => values[opt] !== undefined && saved[key] !== cfg[key]).map(([opt, key]) => `--${opt} (${String(cfg[key])}; the checkpoint has ${String(saved[key])})`);
+    if (conflicts.length) throw new UsageError(`${out} holds a checkpoint trained with other settings: ${conflicts.join(', ')}; use another --out`);
+    cfg = { ...saved, iterations: values.iterations !== undefined ? cfg.iterations : saved.iterations };
+  }
+  fs.mkdirSync(out, { recursive: true });
+
+  mg.manualSeed(cfg.seed);
+  const net = buildNet(cfg.hidden);
+  const learner = buildLearner(cfg, net);
+  const opt = learner.kind === 'maml' ? new mg.optim.Adam(learner.maml.metaParameters(), { lr: cfg.metaLr }) : null;
+  let start = 0;
+  if (resuming) {
+    start = loadCheckpoint(out, net, learner, opt);
+    if (learner.kind === 'reptile') learner.reptile.iteration = start;
+    // Drop metrics logged after the checkpoint (an interrupted run), so the log continues cleanly.
+    if (fs.existsSync(metricsPath(out))) {
+      const kept = fs.readFileSync(metricsPath(out), 'utf8').split('\n').filter((l) => {
+        if (l.trim() === '') return false;
+        try {
+          return (JSON.parse(l) as { iteration: number }).iteration <= start;
+        } catch {
+          return false;
+        }
+      });
+      fs.writeFileSync(metricsPath(out), kept.map((l) => `${l}\n`).join(''));
+    }
+    if (!json) io.stderr.write(`resuming ${cfg.algo} from ${out} at iteration ${start}/${cfg.iterations}\n`);
+  }
+
+  const sampler = new mg.data.MamlSinusoid({ shots: cfg.shots, query: cfg.query });
+  const bar = !json && io.isTTY ? new ProgressBar(io, cfg.iterations) : null;
+  const t0 = Date.now();
+  let windowSum = 0;
+  let windowN = 0;
+  let lastLoss = NaN;
+  for (let it = start; it < cfg.iterations; it++) {
+    mg.manualSeed(iterationSeed(cfg.seed, it));
+    const loss = mg.tidy(() => {
+      const tasks = sampler.sample(cfg.metaBatch);
+      return learner.kind === 'maml' ? learner.maml.step(tasks, opt!) : learner.reptile.stepBatch(tasks).loss;
+    });
+    lastLoss = loss;
+    windowSum += loss;
+    windowN++;
+    const done = it + 1;
+    const elapsed = (Date.now() - t0) / 1000;
+    const eta = (elapsed / (done - start)) * (cfg.iterations - done);
+    if (done % logEvery === 0 || done === cfg.iterations) {
+      const rec = { iteration: done, loss: windowSum / windowN, seconds: Number(elapsed.toFixed(3)) };
+      fs.appendFileSync(metricsPath(out), `${JSON.stringify(rec)}\n`);
+      if (json) jsonLine(io, { ...rec, eta: Number(eta.toFixed(1)) });
+      windowSum = 0;
+      windowN = 0;
+    }
+    bar?.update(done, loss, eta, done === cfg.iterations);
+    if (done % saveEvery === 0 || done === cfg.iterations) saveCheckpoint(out, cfg, net, learner, opt, done);
+  }
+  bar?.done();
+  const finalIteration = Math.max(start, cfg.iterations);
+  if (start >= cfg.iterations) saveCheckpoint(out, cfg, net, learner, opt, start);
+  const seconds = (Date.now() - t0) / 1000;
+  opt?.dispose?.();
+  if (json) jsonLine(io, { summary: true, iterations: finalIteration, seconds: Number(seconds.toFixed(3)), out });
+  else io.stdout.write(`trained ${cfg.algo} to iteration ${finalIteration} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
+  return 0;
+}
