@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
-import { jsonLine, parse, UsageError, type CliIO } from './args.js';
+import { deviceOpt, intOpt, jsonLine, parse, UsageError, type CliIO } from './args.js';
 import { evalLearner, FITS_SEED, metricsPath, restore, writeFileAtomic } from './common.js';
 
 export const PLOT_USAGE = 'usage: metagrad plot DIR [--seed S] [--device cpu] [--json]';
@@ -88,6 +88,8 @@ export async function plot(argv: string[], io: CliIO): Promise<number> {
   const { values, positionals } = parse(argv, OPTIONS, true);
   if (positionals.length !== 1) throw new UsageError(`plot: expected one DIR, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
   const dir = positionals[0];
+  deviceOpt(values);
+  const seed = values.seed === undefined ? FITS_SEED : intOpt(values, 'seed', 0, 0);
   const { cfg, learner, iteration } = restore(dir);
   // Learning curve.
   const records: { iteration: number; loss: number }[] = [];
@@ -108,7 +110,7 @@ export async function plot(argv: string[], io: CliIO): Promise<number> {
   // Fits on three held-out tasks.
   const maml = evalLearner(learner);
   const steps = [0, 1, 5, 10];
-  mg.manualSeed(values.seed === undefined ? FITS_SEED : Number(values.seed));
+  mg.manualSeed(seed);
   const sampler = new mg.data.MamlSinusoid({ shots: cfg.shots, query: cfg.query });
   const grid = Array.from({ length: 101 }, (_, i) => -5 + i / 10);
   const W = 300;
@@ -140,10 +142,10 @@ export async function plot(argv: string[], io: CliIO): Promise<number> {
   // Legend.
   const legend: [string, string, string][] = [['true function', '#000', 'stroke-dasharray="4 3"'], ...steps.map((s, i): [string, string, string] => [`${s} step${s === 1 ? '' : 's'}`, COLORS[i], ''])];
   legend.forEach(([label, color, extra], i) => {
-    const x = 50 + i * 150;
+    const x = 50 + i * 140;
     body += `<line x1="${x}" y1="${H + 10}" x2="${x + 24}" y2="${H + 10}" stroke="${color}" stroke-width="2" ${extra}/><text x="${x + 30}" y="${H + 14}" font-size="12">${esc(label)}</text>\n`;
   });
-  body += `<circle cx="${50 + legend.length * 150}" cy="${H + 10}" r="3.5" fill="#000"/><text x="${58 + legend.length * 150}" y="${H + 14}" font-size="12">support (${cfg.shots} shots)</text>\n`;
+  body += `<circle cx="${50 + legend.length * 140}" cy="${H + 10}" r="3.5" fill="#000"/><text x="${58 + legend.length * 140}" y="${H + 14}" font-size="12">support (${cfg.shots} shots)</text>\n`;
   const fits = path.join(dir, 'fits.svg');
   writeFileAtomic(fits, svg(3 * W + 20, H + 30, `<text x="${(3 * W + 20) / 2}" y="16" font-size="14" text-anchor="middle">${esc(`${cfg.algo}: adapted fits on held-out tasks`)}</text>\n${body}`));
   if (values.json === true) jsonLine(io, { summary: true, files: [curve, fits] });
