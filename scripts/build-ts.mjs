@@ -2,7 +2,7 @@
 // type declarations (tsc). esbuild bundles; tsc only emits .d.ts files.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { rmSync, existsSync } from 'node:fs';
+import { chmodSync, rmSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -17,6 +17,7 @@ await build({
 });
 if (existsSync('src/cli/main.ts')) {
   await build({ ...common, entryPoints: ['src/cli/main.ts'], format: 'esm', outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } });
+  chmodSync('dist/cli.js', 0o755);
 }
 const tsc = require.resolve('typescript/bin/tsc');
 const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
