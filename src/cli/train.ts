@@ -7,6 +7,7 @@
  * samples the same tasks as an uninterrupted one. Reptile keeps no optimizer state (its outer
  * step size depends on the iteration only).
  */
+import { plot } from './plot.js';
 import * as fs from 'node:fs';
 import * as mg from '../index.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
@@ -157,8 +158,12 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
   bar?.done();
   const finalIteration = Math.max(start, cfg.iterations);
   if (start >= cfg.iterations) saveCheckpoint(out, cfg, net, learner, opt, start);
-  const seconds = (Date.now() - t0) / 1000;
   opt?.dispose?.();
+  // The plots of API.md's `train` (also `metagrad plot DIR` on its own), silently: the summary
+  // stays the last line of the output.
+  const silent = { write: () => true };
+  await plot([out], { stdout: silent, stderr: silent });
+  const seconds = (Date.now() - t0) / 1000;
   if (json) jsonLine(io, { summary: true, iterations: finalIteration, seconds: Number(seconds.toFixed(3)), out });
   else io.stdout.write(`trained ${cfg.algo} to iteration ${finalIteration} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
   return 0;

@@ -77,7 +77,7 @@ describe('train, resume, eval, plot', () => {
     const dir = path.join(tmp, 'tiny');
     const r = await cli(args(dir, 30));
     expect(r.code, r.err).toBe(0);
-    for (const f of ['model.safetensors', 'config.json', 'metrics.jsonl']) expect(fs.existsSync(path.join(dir, f))).toBe(true);
+    for (const f of ['model.safetensors', 'config.json', 'metrics.jsonl', 'learning_curve.svg', 'fits.svg']) expect(fs.existsSync(path.join(dir, f))).toBe(true);
     const lines = jsonLines(r.out);
     expect(lines.at(-1)).toMatchObject({ summary: true, iterations: 30, out: dir });
     expect(typeof lines.at(-1)!.seconds).toBe('number');
