@@ -3,25 +3,10 @@
 // parameters, an Adam step), second order with 1 and 5 inner steps and first order with 5, each as
 // a per-task loop (mg.meta.MAML) and task-batched (batchedMamlMetaLoss: tasks stacked along a
 // leading dim, batched matmul), against the same two formulations in PyTorch in the same run.
-import { build } from 'esbuild';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import * as mg from '../dist/index.js';
 import { measure, report, torchRef } from './lib.mjs';
 
-// The batched functions come from the package once src/meta/index.ts exports them; until then
-// bundle src/index.ts together with src/meta/batched.ts into dist/ (one copy of the library, so
-// one tape and one memory scope).
-let mg = await import('../dist/index.js');
-if (typeof mg.meta.batchedMamlMetaLoss !== 'function') {
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const outfile = join(root, 'dist', 'bench-maml.js');
-  await build({
-    stdin: { contents: "export * from './src/index.ts'; export * as batched from './src/meta/batched.ts';", resolveDir: root, loader: 'ts' },
-    bundle: true, platform: 'node', target: 'node20', format: 'esm', outfile, external: ['node-gyp-build'], logLevel: 'warning',
-  });
-  mg = await import(outfile);
-}
-const { batchedMamlMetaLoss, stackTasks } = mg.meta.batchedMamlMetaLoss ? mg.meta : mg.batched;
+const { batchedMamlMetaLoss, stackTasks } = mg.meta;
 
 const cfg = { layers: [1, 40, 40, 1], shots: 10, query: 10, metaBatch: 25, innerLr: 0.01, lr: 1e-3 };
 const settings = {

@@ -7,3 +7,4 @@ export { MAML, type MAMLOptions, type AdaptOptions, type LossFn, type MetaOptimi
 export { MetaSGD } from './metasgd.js';
 export { ANIL, type ANILOptions } from './anil.js';
 export * from './reptile.js';
+export * from './batched.js';
