@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import * as mg from '../index.js';
 import type { OptimizerStateDict, ParamState } from '../optim/optimizer.js';
 
-export const ALGOS = ['maml', 'fomaml', 'reptile', 'anil', 'metasgd'] as const;
+export const ALGOS = ['maml', 'fomaml', 'reptile', 'anil', 'metasgd', 'pretrain'] as const;
 export type Algo = (typeof ALGOS)[number];
 
 /** DIR/config.json. */
@@ -72,6 +72,11 @@ export function buildLearner(cfg: RunConfig, net: mg.nn.Sequential): Learner {
       return { kind: 'maml', maml: new mg.meta.ANIL(net, opts) };
     case 'metasgd':
       return { kind: 'maml', maml: new mg.meta.MetaSGD(net, opts) };
+    case 'pretrain':
+      // The MAML paper's baseline: one model regressed on all tasks jointly. As a MAML learner
+      // with no inner step its meta-loss on `pretrainTasks` is the plain MSE on each task's
+      // support and query points; evaluation fine-tunes it with SGD at the inner rate.
+      return { kind: 'maml', maml: new mg.meta.MAML(net, { innerSteps: 0, innerLr: cfg.innerLr }) };
     case 'reptile':
       return {
         kind: 'reptile',
@@ -85,6 +90,17 @@ export function buildLearner(cfg: RunConfig, net: mg.nn.Sequential): Learner {
 /** The learner used to adapt and evaluate (Reptile: SGD from the initialisation). */
 export function evalLearner(l: Learner): mg.meta.MAML {
   return l.kind === 'maml' ? l.maml : l.evalMaml;
+}
+
+/**
+ * The training batch of the pre-trained baseline: each task's support and query points pooled
+ * (as both sets), so the unadapted loss is ordinary regression on all of them.
+ */
+export function pretrainTasks(tasks: readonly mg.data.Task[]): mg.data.Task[] {
+  return tasks.map((t) => {
+    const all = { x: mg.cat([t.support.x, t.query.x], 0), y: mg.cat([t.support.y, t.query.y], 0) };
+    return { support: all, query: all };
+  });
 }
 
 export function configPath(dir: string): string {

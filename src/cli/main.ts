@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { UsageError, type CliIO } from './args.js';
+import { COMPARE_USAGE, compare } from './compare.js';
 import { EVAL_USAGE, evalCommand } from './eval.js';
 import { PLOT_USAGE, plot } from './plot.js';
 import { TRAIN_USAGE, train } from './train.js';
@@ -16,14 +17,17 @@ const COMMANDS: Record<string, { run: (argv: string[], io: CliIO) => Promise<num
   train: { run: train, usage: TRAIN_USAGE },
   eval: { run: evalCommand, usage: EVAL_USAGE },
   plot: { run: plot, usage: PLOT_USAGE },
+  compare: { run: compare, usage: COMPARE_USAGE },
 };
 
 export const USAGE = `usage: metagrad <command> [options]
 
 commands:
-  train   meta-train on the sinusoid task (maml, fomaml, reptile, anil, metasgd)
-  eval    mean MSE with a 95% CI on held-out tasks after 0, 1, 5, 10 adaptation steps
-  plot    draw DIR/learning_curve.svg and DIR/fits.svg
+  train    meta-train on the sinusoid task (maml, fomaml, reptile, anil, metasgd; pretrain:
+           the pre-trained baseline)
+  eval     mean MSE with a 95% CI on held-out tasks after 0, 1, 5, 10 adaptation steps
+  compare  eval for several checkpoints on the same held-out tasks, as one table
+  plot     draw DIR/learning_curve.svg and DIR/fits.svg
 
 run 'metagrad <command> --help' for a command's options.
 `;

@@ -2,6 +2,10 @@
  * `metagrad train`: meta-trains the 1-40-40-1 ReLU net on MAML's sinusoid task, checkpoints to
  * DIR every `--save-every` iterations and at the end, and resumes from DIR.
  *
+ * `--algo pretrain` is the MAML paper's baseline: the same network trained with Adam (`--meta-lr`)
+ * as ordinary regression on the support and query points of `--meta-batch` fresh tasks per
+ * iteration; `eval` fine-tunes it with SGD at `--inner-lr` like the others.
+ *
  * Resuming restores the network, Meta-SGD's rates, Adam's moments and step counts, and the
  * iteration count; each iteration seeds the generator from (seed, iteration), so a resumed run
  * samples the same tasks as an uninterrupted one. Reptile keeps no optimizer state (its outer
@@ -12,7 +16,7 @@ import * as fs from 'node:fs';
 import * as mg from '../index.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
 import {
-  ALGOS, buildLearner, buildNet, configPath, iterationSeed, loadCheckpoint, metricsPath, modelPath, readConfig, saveCheckpoint,
+  ALGOS, buildLearner, buildNet, configPath, iterationSeed, loadCheckpoint, metricsPath, modelPath, pretrainTasks, readConfig, saveCheckpoint,
   type Algo, type RunConfig,
 } from './common.js';
 
@@ -136,7 +140,8 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
   for (let it = start; it < cfg.iterations; it++) {
     mg.manualSeed(iterationSeed(cfg.seed, it));
     const loss = mg.tidy(() => {
-      const tasks = sampler.sample(cfg.metaBatch);
+      const sampled = sampler.sample(cfg.metaBatch);
+      const tasks = cfg.algo === 'pretrain' ? pretrainTasks(sampled) : sampled;
       return learner.kind === 'maml' ? learner.maml.step(tasks, opt!) : learner.reptile.stepBatch(tasks).loss;
     });
     lastLoss = loss;
