@@ -24,7 +24,7 @@ export { type UpdateRule, type RuleStep, SGDRule, MomentumRule, AdamRule, handRu
 export { LSTMOptimizer, lstmCell, preprocessGradient, type LSTMOptimizerOptions } from './lstm_optimizer.js';
 export { LearnedHparamsOptimizer, type LearnedHparamsOptions } from './learned_hparams.js';
 export {
-  type OptimizeeBatch, type OptimizeeFamily, QuadraticFamily, MlpClassificationFamily, SinusoidFamily, optimizeeFamily,
+  type OptimizeeBatch, type OptimizeeFamily, type QuadraticBatch, QuadraticFamily, MlpClassificationFamily, SinusoidFamily, optimizeeFamily,
   type QuadraticFamilyOptions, type MlpClassificationFamilyOptions, type SinusoidFamilyOptions,
 } from './optimizees.js';
 export { unroll, lossAndGrads, L2LTrainer, type UnrollOptions, type UnrollResult, type L2LTrainerOptions, type L2LIterationResult } from './unroll.js';

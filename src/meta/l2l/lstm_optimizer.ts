@@ -15,6 +15,7 @@ import type { DType } from '../../tensor/dtype.js';
 import { cat } from '../../ops/movement.js';
 import { noGrad } from '../../autograd/engine.js';
 import { copy_ } from '../../ops/inplace.js';
+import { tidy } from '../../tensor/memory.js';
 import { keep, Tensor } from '../../tensor/tensor.js';
 import { checkStep, type RuleStep, type UpdateRule } from './update_rule.js';
 
@@ -120,12 +121,7 @@ export class LSTMOptimizer implements UpdateRule {
     this.outputScale = outputScale;
     this.dtype = dtype;
     const k = 1 / Math.sqrt(hidden);
-    const uniform = (shape: number[]) => {
-      const u = rand(shape, { dtype });
-      const t = u.mul(2 * k).sub(k);
-      u.dispose();
-      return t;
-    };
+    const uniform = (shape: number[]) => tidy(() => rand(shape, { dtype }).mul(2 * k).sub(k));
     this.weights = [];
     this.weightNames = [];
     let inF = preprocess ? 2 : 1;

@@ -107,6 +107,14 @@ function release(ts: readonly Tensor[]): void {
   }
 }
 
+/** A batch of quadratics: also exposes the problem data. */
+export interface QuadraticBatch extends OptimizeeBatch {
+  /** [B, d, d]. */
+  readonly W: Tensor;
+  /** [B, d]. */
+  readonly y: Tensor;
+}
+
 /** Options of {@link QuadraticFamily}. */
 export interface QuadraticFamilyOptions {
   /** Dimension d of theta (W is d x d). Default 10. */
@@ -138,7 +146,7 @@ export class QuadraticFamily implements OptimizeeFamily {
     this.shapes = [[dim]];
   }
 
-  sample(instances: number, steps = 1): OptimizeeBatch {
+  sample(instances: number, steps = 1): QuadraticBatch {
     checkSample('QuadraticFamily', instances, steps);
     const d = this.dim;
     const dtype = this.dtype;
@@ -154,6 +162,8 @@ export class QuadraticFamily implements OptimizeeFamily {
       family: this.name,
       size: instances,
       steps,
+      W,
+      y,
       init: [theta0],
       losses: (params, t) => {
         checkStepIndex('QuadraticFamily.losses', t);
