@@ -6,9 +6,11 @@
 import * as mg from '../index.js';
 import { deviceOpt, intOpt, jsonLine, parse, strOpt, UsageError, type CliIO } from './args.js';
 import { adaptedLosses, EVAL_SEED, evalLearner, restore } from './common.js';
+import { evalL2l, isL2lEval, L2L_EVAL_USAGE } from './l2l.js';
 
 export const EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--task sinusoid] [--steps 0,1,5,10] [--episodes E]
-  [--shots K] [--query Q] [--seed S] [--device cpu] [--json]`;
+  [--shots K] [--query Q] [--seed S] [--device cpu] [--json]
+${L2L_EVAL_USAGE}`;
 
 const OPTIONS = {
   checkpoint: { type: 'string' },
@@ -59,6 +61,7 @@ export function evaluateSinusoid(learner: mg.meta.MAML, opts: { steps: number[];
 }
 
 export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
+  if (isL2lEval(argv)) return evalL2l(argv, io);
   const { values } = parse(argv, OPTIONS);
   const dir = strOpt(values, 'checkpoint');
   if (values.task !== undefined && values.task !== 'sinusoid') throw new UsageError(`--task: only 'sinusoid' is supported, got '${String(values.task)}'`);

@@ -12,6 +12,7 @@
  * step size depends on the iteration only).
  */
 import { plot } from './plot.js';
+import { isL2lTrain, L2L_TRAIN_USAGE, trainL2l } from './l2l.js';
 import * as fs from 'node:fs';
 import * as mg from '../index.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
@@ -23,7 +24,8 @@ import {
 export const TRAIN_USAGE = `usage: metagrad train --algo <${ALGOS.join('|')}> --task sinusoid --out DIR
   [--iterations N] [--meta-batch B] [--meta-lr LR] [--inner-steps K] [--inner-lr A]
   [--shots K] [--query Q] [--first-order] [--seed S] [--device cpu] [--save-every N]
-  [--log-every N] [--json]`;
+  [--log-every N] [--json]
+${L2L_TRAIN_USAGE}`;
 
 const OPTIONS = {
   algo: { type: 'string' },
@@ -93,6 +95,7 @@ class ProgressBar {
 }
 
 export async function train(argv: string[], io: CliIO): Promise<number> {
+  if (isL2lTrain(argv)) return trainL2l(argv, io);
   const { values } = parse(argv, OPTIONS);
   const out = strOpt(values, 'out');
   const json = values.json === true;

@@ -1,0 +1,538 @@
+/**
+ * The learned-optimizer commands (`mg.meta.l2l`, Andrychowicz et al. 2016):
+ *
+ * - `metagrad train --algo l2l --task <quadratic|mlp|sinusoid> --out DIR`: meta-trains the
+ *   coordinate-wise LSTM optimizer (or, with `--rule hparams`, per-coordinate learned step sizes
+ *   and momenta) by truncated unrolls; progress bar, `--json` lines, atomic checkpoints
+ *   (DIR/model.safetensors + DIR/config.json), DIR/metrics.jsonl, DIR/learning_curve.svg, and
+ *   resuming from DIR, as the other `train` algorithms.
+ * - `metagrad eval --checkpoint DIR [--checkpoint DIR2 ...]`: the learned optimizer(s) against
+ *   SGD, momentum and Adam whose learning rates are tuned by a grid on training optimizees, on the
+ *   same held-out optimizees; mean loss with a 95% CI after the trained horizon and twice it, and
+ *   DIR/eval_curves.svg (mean loss curves with an interquartile band).
+ *
+ * Checkpoint: the rule's weights under `rule.<name>`, Adam's buffers under `optim.<i>.<buffer>`;
+ * the metadata holds `iteration` and `optim` (Adam's groups and step counts), as in common.ts.
+ * Each iteration seeds the generator from (seed, iteration), so a resumed run draws the same
+ * optimizees as an uninterrupted one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as mg from '../index.js';
+import type { OptimizerStateDict, ParamState } from '../optim/optimizer.js';
+import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
+import { configPath, EVAL_SEED, iterationSeed, metricsPath, modelPath, writeFileAtomic } from './common.js';
+import { learningCurveSvg } from './plot.js';
+
+const { l2l } = mg.meta;
+type LearnedRule = mg.meta.l2l.LSTMOptimizer | mg.meta.l2l.LearnedHparamsOptimizer;
+
+export const L2L_TASKS = ['quadratic', 'mlp', 'sinusoid'] as const;
+export type L2LTask = (typeof L2L_TASKS)[number];
+export const L2L_RULES = ['lstm', 'hparams'] as const;
+
+export const L2L_TRAIN_USAGE = `usage: metagrad train --algo l2l --task <${L2L_TASKS.join('|')}> --out DIR
+  [--rule lstm|hparams] [--iterations N] [--meta-batch B] [--meta-lr LR] [--unroll T] [--horizon H]
+  [--checkpoint-every S] [--second-order] [--clip NORM] [--hidden 20] [--no-preprocess]
+  [--output-scale 0.1] [--seed S] [--device cpu] [--save-every N] [--log-every N] [--json]`;
+
+export const L2L_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--checkpoint DIR2 ...] [--episodes E] [--steps H,2H]
+  [--tune-episodes N] [--plot FILE] [--seed S] [--device cpu] [--json]`;
+
+/** DIR/config.json of an l2l run. */
+export interface L2LConfig {
+  format: 'metagrad-cli/1';
+  algo: 'l2l';
+  task: L2LTask;
+  rule: 'lstm' | 'hparams';
+  /** Total iterations asked for. */
+  iterations: number;
+  /** Iterations done when this config was written. */
+  iteration: number;
+  /** Optimizee instances per iteration. */
+  metaBatch: number;
+  /** Adam's learning rate on the rule's weights. */
+  metaLr: number;
+  /** Steps per truncation. */
+  unroll: number;
+  /** Steps of an optimizee's training. */
+  horizon: number;
+  /** Checkpoint segment length (0: plain unrolls). */
+  checkpointEvery: number;
+  secondOrder: boolean;
+  /** Meta-gradient norm clipping (0: none). */
+  clipNorm: number;
+  hidden: number;
+  layers: number;
+  preprocess: boolean;
+  outputScale: number;
+  /** Initial step size and momentum of the hparams rule. */
+  initLr: number;
+  initMomentum: number;
+  seed: number;
+  device: 'cpu';
+}
+
+/** Per-task defaults (instances per iteration, Adam's rate). */
+const TASK_DEFAULTS: Record<L2LTask, { metaBatch: number; metaLr: number }> = {
+  quadratic: { metaBatch: 32, metaLr: 1e-3 },
+  mlp: { metaBatch: 16, metaLr: 1e-3 },
+  sinusoid: { metaBatch: 4, metaLr: 1e-3 },
+};
+
+const TRAIN_OPTIONS = {
+  algo: { type: 'string' },
+  task: { type: 'string' },
+  out: { type: 'string' },
+  rule: { type: 'string' },
+  iterations: { type: 'string' },
+  'meta-batch': { type: 'string' },
+  'meta-lr': { type: 'string' },
+  unroll: { type: 'string' },
+  horizon: { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  'second-order': { type: 'boolean' },
+  clip: { type: 'string' },
+  hidden: { type: 'string' },
+  'no-preprocess': { type: 'boolean' },
+  'output-scale': { type: 'string' },
+  seed: { type: 'string' },
+  device: { type: 'string' },
+  'save-every': { type: 'string' },
+  'log-every': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** Options that fix what a checkpoint is; a resumed run may not change them. */
+const FIXED: [string, keyof L2LConfig][] = [
+  ['task', 'task'], ['rule', 'rule'], ['meta-batch', 'metaBatch'], ['meta-lr', 'metaLr'], ['unroll', 'unroll'], ['horizon', 'horizon'],
+  ['checkpoint-every', 'checkpointEvery'], ['second-order', 'secondOrder'], ['clip', 'clipNorm'], ['hidden', 'hidden'],
+  ['no-preprocess', 'preprocess'], ['output-scale', 'outputScale'], ['seed', 'seed'],
+];
+
+/** The value following `--name` (or in `--name=value`) in argv, for the dispatch lines. */
+function argValues(argv: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  argv.forEach((a, i) => {
+    if (a === `--${name}` && i + 1 < argv.length) out.push(argv[i + 1]);
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+  });
+  return out;
+}
+
+/** Whether a `train` command line asks for `--algo l2l` (train.ts dispatches on it). */
+export function isL2lTrain(argv: readonly string[]): boolean {
+  return argValues(argv, 'algo').includes('l2l');
+}
+
+/** Whether an `eval` command line names an l2l checkpoint (eval.ts dispatches on it). */
+export function isL2lEval(argv: readonly string[]): boolean {
+  const [dir] = argValues(argv, 'checkpoint');
+  if (dir === undefined) return false;
+  try {
+    return (JSON.parse(fs.readFileSync(configPath(dir), 'utf8')) as { algo?: unknown }).algo === 'l2l';
+  } catch {
+    return false;
+  }
+}
+
+function configFrom(values: Record<string, string | boolean | undefined>): L2LConfig {
+  choiceOpt(values, 'algo', ['l2l'] as const);
+  const task = choiceOpt<L2LTask>(values, 'task', L2L_TASKS);
+  const rule = choiceOpt(values, 'rule', L2L_RULES, 'lstm');
+  const d = TASK_DEFAULTS[task];
+  const unroll = intOpt(values, 'unroll', 20);
+  const horizon = intOpt(values, 'horizon', 100);
+  if (unroll > horizon) throw new UsageError(`--unroll (${unroll}) must not exceed --horizon (${horizon})`);
+  return {
+    format: 'metagrad-cli/1',
+    algo: 'l2l',
+    task,
+    rule,
+    iterations: intOpt(values, 'iterations', 500),
+    iteration: 0,
+    metaBatch: intOpt(values, 'meta-batch', d.metaBatch),
+    metaLr: numOpt(values, 'meta-lr', d.metaLr),
+    unroll,
+    horizon,
+    checkpointEvery: intOpt(values, 'checkpoint-every', 0, 0),
+    secondOrder: values['second-order'] === true,
+    clipNorm: numOpt(values, 'clip', 0, false),
+    hidden: intOpt(values, 'hidden', 20),
+    layers: 2,
+    preprocess: values['no-preprocess'] !== true,
+    outputScale: numOpt(values, 'output-scale', 0.1),
+    initLr: 0.01,
+    initMomentum: 0.9,
+    seed: intOpt(values, 'seed', 0, 0),
+    device: deviceOpt(values),
+  };
+}
+
+function readL2LConfig(dir: string): L2LConfig {
+  const p = configPath(dir);
+  let cfg: L2LConfig;
+  try {
+    cfg = JSON.parse(fs.readFileSync(p, 'utf8')) as L2LConfig;
+  } catch (e) {
+    throw new Error(`cannot read ${p}: ${(e as Error).message}`);
+  }
+  if (cfg.format !== 'metagrad-cli/1' || cfg.algo !== 'l2l' || !L2L_TASKS.includes(cfg.task) || !L2L_RULES.includes(cfg.rule)) throw new Error(`${p} is not a metagrad l2l config`);
+  return cfg;
+}
+
+function buildRule(cfg: L2LConfig, family: mg.meta.l2l.OptimizeeFamily): LearnedRule {
+  mg.manualSeed(cfg.seed);
+  return cfg.rule === 'lstm'
+    ? new l2l.LSTMOptimizer({ hidden: cfg.hidden, layers: cfg.layers, preprocess: cfg.preprocess, outputScale: cfg.outputScale })
+    : new l2l.LearnedHparamsOptimizer(family.shapes, { lr: cfg.initLr, momentum: cfg.initMomentum });
+}
+
+function saveL2L(dir: string, cfg: L2LConfig, rule: LearnedRule, opt: mg.optim.Adam, iteration: number): void {
+  const tensors = new Map<string, mg.Tensor>();
+  for (const [k, v] of Object.entries(rule.stateDict())) tensors.set(`rule.${k}`, v);
+  const sd: OptimizerStateDict = opt.stateDict();
+  const scalars: Record<string, Record<string, number>> = {};
+  for (const [pid, st] of Object.entries(sd.state)) {
+    for (const [name, v] of Object.entries(st)) {
+      if (v instanceof mg.Tensor) tensors.set(`optim.${pid}.${name}`, v);
+      else (scalars[pid] ??= {})[name] = v;
+    }
+  }
+  const metadata = { format: 'metagrad-cli/1', iteration: String(iteration), optim: JSON.stringify({ paramGroups: sd.paramGroups, scalars }) };
+  try {
+    mg.io.save(modelPath(dir), tensors, metadata);
+  } finally {
+    for (const st of Object.values(sd.state)) for (const v of Object.values(st)) if (v instanceof mg.Tensor) v.dispose();
+  }
+  writeFileAtomic(configPath(dir), `${JSON.stringify({ ...cfg, iteration }, null, 2)}\n`);
+}
+
+/** Loads the rule's weights (and Adam's state if `opt`); returns the saved iteration. */
+function loadL2L(dir: string, rule: LearnedRule, opt: mg.optim.Adam | null): number {
+  const { tensors, metadata } = mg.io.load(modelPath(dir));
+  try {
+    const weights = new Map<string, mg.Tensor>();
+    for (const [k, v] of tensors) if (k.startsWith('rule.')) weights.set(k.slice('rule.'.length), v);
+    try {
+      rule.loadStateDict(weights);
+    } catch (e) {
+      throw new Error(`${modelPath(dir)}: ${(e as Error).message}`);
+    }
+    if (opt !== null && metadata.optim !== undefined) {
+      const meta = JSON.parse(metadata.optim) as { paramGroups: OptimizerStateDict['paramGroups']; scalars: Record<string, Record<string, number>> };
+      const state: Record<number, ParamState> = {};
+      for (const [pid, sc] of Object.entries(meta.scalars)) state[Number(pid)] = { ...sc };
+      for (const [k, v] of tensors) {
+        const m = /^optim\.(\d+)\.(.+)$/.exec(k);
+        if (m) (state[Number(m[1])] ??= {})[m[2]] = v;
+      }
+      opt.loadStateDict({ state, paramGroups: meta.paramGroups });
+    }
+    const it = Number(metadata.iteration);
+    if (!Number.isSafeInteger(it) || it < 0) throw new Error(`${modelPath(dir)}: bad iteration '${metadata.iteration}'`);
+    return it;
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+}
+
+/** A one-line progress bar on stderr (drawn only on a terminal). */
+class ProgressBar {
+  private last = 0;
+  constructor(private readonly io: CliIO, private readonly total: number) {}
+  update(it: number, loss: number, eta: number, force = false): void {
+    const now = Date.now();
+    if (!force && now - this.last < 100) return;
+    this.last = now;
+    const width = 30;
+    const filled = Math.round((width * it) / Math.max(this.total, 1));
+    this.io.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${it}/${this.total}  loss/step ${loss.toFixed(4)}  ETA ${fmtDuration(eta)}   `);
+  }
+  done(): void {
+    this.io.stderr.write('\n');
+  }
+}
+
+/** `metagrad train --algo l2l ...`. */
+export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parse(argv, TRAIN_OPTIONS);
+  const out = strOpt(values, 'out');
+  const json = values.json === true;
+  const saveEvery = intOpt(values, 'save-every', 50);
+  const logEvery = intOpt(values, 'log-every', 10);
+  let cfg = configFrom(values);
+  const resuming = fs.existsSync(modelPath(out)) && fs.existsSync(configPath(out));
+  if (resuming) {
+    const saved = readL2LConfig(out);
+    const given = (opt: string, key: keyof L2LConfig) => (opt === 'no-preprocess' ? values[opt] !== undefined && saved.preprocess !== cfg.preprocess : values[opt] !== undefined && saved[key] !== cfg[key]);
+    const conflicts = FIXED.filter(([opt, key]) => given(opt, key)).map(([opt, key]) => `--${opt} (${String(cfg[key])}; the checkpoint has ${String(saved[key])})`);
+    if (conflicts.length) throw new UsageError(`${out} holds a checkpoint trained with other settings: ${conflicts.join(', ')}; use another --out`);
+    cfg = { ...saved, iterations: values.iterations !== undefined ? cfg.iterations : saved.iterations };
+  }
+  fs.mkdirSync(out, { recursive: true });
+
+  const family = l2l.optimizeeFamily(cfg.task);
+  const rule = buildRule(cfg, family);
+  const trainer = new l2l.L2LTrainer(rule, family, {
+    unroll: cfg.unroll, horizon: cfg.horizon, instances: cfg.metaBatch, metaLr: cfg.metaLr,
+    secondOrder: cfg.secondOrder, checkpointEvery: cfg.checkpointEvery, clipNorm: cfg.clipNorm,
+  });
+  let start = 0;
+  try {
+    if (resuming) {
+      start = loadL2L(out, rule, trainer.optimizer);
+      if (fs.existsSync(metricsPath(out))) {
+        const kept = fs.readFileSync(metricsPath(out), 'utf8').split('\n').filter((l) => {
+          if (l.trim() === '') return false;
+          try {
+            return (JSON.parse(l) as { iteration: number }).iteration <= start;
+          } catch {
+            return false;
+          }
+        });
+        fs.writeFileSync(metricsPath(out), kept.map((l) => `${l}\n`).join(''));
+      }
+      if (!json) io.stderr.write(`resuming l2l (${cfg.rule}) on ${cfg.task} from ${out} at iteration ${start}/${cfg.iterations}\n`);
+    }
+    const bar = !json && io.isTTY ? new ProgressBar(io, cfg.iterations) : null;
+    const t0 = Date.now();
+    let sum = 0;
+    let sumFinal = 0;
+    let skipped = 0;
+    let n = 0;
+    let lastLoss = NaN;
+    for (let it = start; it < cfg.iterations; it++) {
+      mg.manualSeed(iterationSeed(cfg.seed, it));
+      const r = trainer.iteration();
+      lastLoss = r.loss;
+      sum += r.loss;
+      sumFinal += r.finalLoss;
+      skipped += r.skipped;
+      n++;
+      const done = it + 1;
+      const elapsed = (Date.now() - t0) / 1000;
+      const eta = (elapsed / (done - start)) * (cfg.iterations - done);
+      if (done % logEvery === 0 || done === cfg.iterations) {
+        const rec = { iteration: done, loss: sum / n, finalLoss: sumFinal / n, skipped, seconds: Number(elapsed.toFixed(3)) };
+        fs.appendFileSync(metricsPath(out), `${JSON.stringify(rec)}\n`);
+        if (json) jsonLine(io, { ...rec, eta: Number(eta.toFixed(1)) });
+        sum = 0;
+        sumFinal = 0;
+        skipped = 0;
+        n = 0;
+      }
+      bar?.update(done, r.loss, eta, done === cfg.iterations);
+      if (done % saveEvery === 0 || done === cfg.iterations) saveL2L(out, cfg, rule, trainer.optimizer, done);
+    }
+    bar?.done();
+    const finalIteration = Math.max(start, cfg.iterations);
+    if (start >= cfg.iterations) saveL2L(out, cfg, rule, trainer.optimizer, start);
+    writeFileAtomic(path.join(out, 'learning_curve.svg'), learningCurveSvg(readMetrics(out), `l2l (${cfg.rule}) on ${cfg.task}: mean optimizee loss per step (${finalIteration} iterations)`));
+    const seconds = (Date.now() - t0) / 1000;
+    if (json) jsonLine(io, { summary: true, iterations: finalIteration, seconds: Number(seconds.toFixed(3)), out });
+    else io.stdout.write(`trained l2l (${cfg.rule}) on ${cfg.task} to iteration ${finalIteration} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last loss per step ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
+    return 0;
+  } finally {
+    trainer.optimizer.dispose();
+    rule.dispose();
+  }
+}
+
+function readMetrics(dir: string): { iteration: number; loss: number }[] {
+  const records: { iteration: number; loss: number }[] = [];
+  if (!fs.existsSync(metricsPath(dir))) return records;
+  for (const line of fs.readFileSync(metricsPath(dir), 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const r = JSON.parse(line) as { iteration: number; loss: number };
+      if (typeof r.iteration === 'number' && typeof r.loss === 'number') records.push(r);
+    } catch {
+      /* a torn last line */
+    }
+  }
+  return records;
+}
+
+const EVAL_OPTIONS = {
+  checkpoint: { type: 'string', multiple: true },
+  episodes: { type: 'string' },
+  steps: { type: 'string' },
+  'tune-episodes': { type: 'string' },
+  plot: { type: 'string' },
+  seed: { type: 'string' },
+  device: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** One evaluated optimizer: its label, learning rate (hand-designed) and loss curves. */
+interface Curve {
+  name: string;
+  lr: number | null;
+  curves: Float64Array[];
+}
+
+/** Held-out instances are drawn (and run) in chunks of this many, to bound memory. */
+const EVAL_CHUNK = 100;
+
+/** `metagrad eval --checkpoint DIR` for l2l checkpoints. */
+export async function evalL2l(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parse(argv, EVAL_OPTIONS);
+  const dirs = (values.checkpoint as unknown as string[] | undefined) ?? [];
+  if (dirs.length === 0) throw new UsageError('--checkpoint is required');
+  deviceOpt(values);
+  const episodes = intOpt(values, 'episodes', 100);
+  const tuneEpisodes = intOpt(values, 'tune-episodes', 64);
+  const cfgs = dirs.map(readL2LConfig);
+  const cfg = cfgs[0];
+  cfgs.forEach((c, i) => {
+    if (c.task !== cfg.task) throw new Error(`eval: ${dirs[i]} was trained on ${c.task} but ${dirs[0]} on ${cfg.task}; compare checkpoints of one task`);
+  });
+  const H = cfg.horizon;
+  let steps = [H, 2 * H];
+  if (typeof values.steps === 'string') {
+    const parts = values.steps.split(',').map((s) => s.trim());
+    steps = parts.map(Number);
+    if (parts.some((p) => p === '') || steps.some((s) => !Number.isSafeInteger(s) || s < 1)) throw new UsageError(`--steps: expected comma-separated positive integers, got '${values.steps}'`);
+    steps = [...new Set(steps)].sort((a, b) => a - b);
+  }
+  const maxSteps = steps[steps.length - 1];
+  const evalSeed = values.seed === undefined ? EVAL_SEED : intOpt(values, 'seed', 0, 0);
+  const family = l2l.optimizeeFamily(cfg.task);
+
+  const rules: LearnedRule[] = [];
+  try {
+    dirs.forEach((dir, i) => {
+      if (!fs.existsSync(modelPath(dir))) throw new Error(`no checkpoint in ${dir} (${modelPath(dir)} is missing)`);
+      const r = buildRule(cfgs[i], family);
+      rules.push(r);
+      loadL2L(dir, r, null);
+    });
+    // Hand-designed baselines: the learning rate by a grid on training optimizees (the stream of
+    // training iteration 0 of the first checkpoint's seed), at the trained horizon.
+    mg.manualSeed(iterationSeed(cfg.seed, 0));
+    const tuneProblem = family.sample(tuneEpisodes, H + 1);
+    const hand = ['sgd', 'momentum', 'adam'] as const;
+    const tuned = Object.fromEntries(hand.map((h) => [h, l2l.tuneLearningRate((lr) => l2l.handRule(h, lr), tuneProblem, H)])) as Record<(typeof hand)[number], mg.meta.l2l.TuneResult>;
+    tuneProblem.dispose();
+    // Held-out optimizees, the same for every optimizer.
+    const label = (i: number) => (dirs.length > 1 ? `${cfgs[i].rule} (${path.basename(dirs[i])})` : cfgs[i].rule);
+    const all: Curve[] = [
+      ...rules.map((_, i) => ({ name: `l2l ${label(i)}`, lr: null, curves: [] as Float64Array[] })),
+      ...hand.map((h) => ({ name: h === 'momentum' ? 'momentum 0.9' : h, lr: tuned[h].lr, curves: [] as Float64Array[] })),
+    ];
+    mg.manualSeed(evalSeed);
+    for (let done = 0; done < episodes; done += EVAL_CHUNK) {
+      const problem = family.sample(Math.min(EVAL_CHUNK, episodes - done), maxSteps + 1);
+      try {
+        const runs = [...rules, ...hand.map((h) => l2l.handRule(h, tuned[h].lr))].map((r) => l2l.runRule(r, problem, maxSteps));
+        runs.forEach((c, k) => {
+          if (done === 0) all[k].curves = c;
+          else all[k].curves = all[k].curves.map((prev, t) => Float64Array.from([...prev, ...c[t]]));
+        });
+      } finally {
+        problem.dispose();
+      }
+    }
+    const results = all.flatMap((c) => steps.map((s) => ({ optimizer: c.name, lr: c.lr, steps: s, ...l2l.meanCi95(c.curves[s]) })));
+    const plotFile = typeof values.plot === 'string' ? values.plot : path.join(dirs[0], 'eval_curves.svg');
+    writeFileAtomic(plotFile, curvesSvg(all, H, `${cfg.task}: optimizee loss on ${episodes} held-out instances (mean, 25-75% band)`));
+    // JSON has no Infinity: a diverged grid point's loss is null.
+    const tunedOut = Object.fromEntries(hand.map((h) => [h, { lr: tuned[h].lr, grid: tuned[h].grid.map((g) => ({ lr: g.lr, loss: Number.isFinite(g.loss) ? g.loss : null })) }]));
+    if (values.json === true) {
+      for (const r of results) jsonLine(io, r);
+      jsonLine(io, { summary: true, task: cfg.task, metric: 'loss', episodes, horizon: H, tuneEpisodes, tuned: tunedOut, plot: plotFile, results });
+      return 0;
+    }
+    const cell = (m: { mean: number; ci95: number }) => `${fmtNum(m.mean)} ± ${fmtNum(m.ci95)}`;
+    const rows = all.map((c) => [c.name, c.lr === null ? 'learned' : String(c.lr), ...steps.map((s) => cell(l2l.meanCi95(c.curves[s])))]);
+    const header = ['optimizer', 'lr', ...steps.map((s) => `loss after ${s}`)];
+    const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    io.stdout.write(`l2l on ${cfg.task} (trained horizon ${H}): mean loss ± 95% CI over ${episodes} held-out optimizees\n`);
+    io.stdout.write(`(hand-designed learning rates: best of a grid over ${l2l.LR_GRID[0]}..${l2l.LR_GRID[l2l.LR_GRID.length - 1]} at ${H} steps on ${tuneEpisodes} training optimizees)\n`);
+    const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+    io.stdout.write(`${line(header)}\n`);
+    for (const r of rows) io.stdout.write(`${line(r)}\n`);
+    io.stdout.write(`wrote ${plotFile}\n`);
+    return 0;
+  } finally {
+    for (const r of rules) r.dispose();
+  }
+}
+
+function fmtNum(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  return Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3);
+}
+
+/** The q-quantile of finite values (NaN if none). */
+function quantile(xs: Float64Array, q: number): number {
+  const s = Array.from(xs).filter(Number.isFinite).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+const COLORS = ['#d62728', '#9467bd', '#1f77b4', '#2ca02c', '#ff7f0e', '#8c564b', '#e377c2'];
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const r2 = (v: number) => Number(v.toFixed(2));
+
+/**
+ * Loss curves against the step, log scale: for each optimizer the mean over instances (line) and
+ * the 25-75% quantile band (shaded), a dashed line at the trained horizon. Hand-written SVG.
+ */
+export function curvesSvg(curves: readonly { name: string; lr: number | null; curves: Float64Array[] }[], horizon: number, title: string): string {
+  const W = 760;
+  const Hh = 460;
+  const f = { x: 80, y: 40, w: 480, h: 360 };
+  const steps = curves[0]?.curves.length ?? 1;
+  const series = curves.map((c) => {
+    const mean = c.curves.map((xs) => l2l.meanCi95(xs).mean);
+    const lo = c.curves.map((xs) => quantile(xs, 0.25));
+    const hi = c.curves.map((xs) => quantile(xs, 0.75));
+    return { ...c, mean, lo, hi };
+  });
+  const vals = series.flatMap((s) => [...s.mean, ...s.lo, ...s.hi]).filter((v) => Number.isFinite(v) && v > 0);
+  let ymin = vals.length ? Math.floor(Math.log10(Math.min(...vals))) : -1;
+  const ymax = vals.length ? Math.ceil(Math.log10(Math.max(...vals))) : 1;
+  if (ymax - ymin > 8) ymin = ymax - 8; // diverging runs: keep the interesting range
+  const top = ymax === ymin ? ymin + 1 : ymax;
+  const X = (t: number) => r2(f.x + (t / Math.max(steps - 1, 1)) * f.w);
+  const Y = (v: number) => {
+    const l = Math.log10(Math.max(v, 10 ** ymin));
+    return r2(f.y + f.h - ((Math.min(l, top) - ymin) / (top - ymin)) * f.h);
+  };
+  let body = `<text x="${W / 2}" y="22" font-size="14" text-anchor="middle">${esc(title)}</text>\n`;
+  body += `<rect x="${f.x}" y="${f.y}" width="${f.w}" height="${f.h}" fill="none" stroke="#333"/>\n`;
+  for (let e = ymin; e <= top; e++) {
+    body += `<line x1="${f.x - 4}" y1="${Y(10 ** e)}" x2="${f.x}" y2="${Y(10 ** e)}" stroke="#333"/><text x="${f.x - 6}" y="${Y(10 ** e) + 4}" font-size="11" text-anchor="end">1e${e}</text>\n`;
+  }
+  const raw = Math.max((steps - 1) / 8, 1);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const xstep = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw) ?? raw;
+  for (let t = 0; t < steps; t += xstep) {
+    body += `<line x1="${X(t)}" y1="${f.y + f.h}" x2="${X(t)}" y2="${f.y + f.h + 4}" stroke="#333"/><text x="${X(t)}" y="${f.y + f.h + 16}" font-size="11" text-anchor="middle">${t}</text>\n`;
+  }
+  body += `<text x="${f.x + f.w / 2}" y="${f.y + f.h + 34}" font-size="12" text-anchor="middle">optimizer step</text>\n`;
+  body += `<text x="${f.x - 50}" y="${f.y + f.h / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 ${f.x - 50} ${f.y + f.h / 2})">loss (log scale)</text>\n`;
+  if (horizon < steps - 1) {
+    body += `<line x1="${X(horizon)}" y1="${f.y}" x2="${X(horizon)}" y2="${f.y + f.h}" stroke="#777" stroke-dasharray="5 4"/><text x="${X(horizon) + 4}" y="${f.y + 14}" font-size="11" fill="#555">trained horizon</text>\n`;
+  }
+  series.forEach((s, k) => {
+    const color = COLORS[k % COLORS.length];
+    const ok = (t: number) => Number.isFinite(s.lo[t]) && Number.isFinite(s.hi[t]);
+    const idx = Array.from({ length: steps }, (_, t) => t).filter(ok);
+    if (idx.length > 1) {
+      const upper = idx.map((t) => `${X(t)},${Y(s.hi[t])}`);
+      const lower = idx.reverse().map((t) => `${X(t)},${Y(s.lo[t])}`);
+      body += `<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>\n`;
+    }
+    const pts = s.mean.map((v, t) => (Number.isFinite(v) ? `${X(t)},${Y(v)}` : null)).filter((p) => p !== null);
+    if (pts.length > 1) body += `<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="1.8"/>\n`;
+    const ly = f.y + 10 + 20 * k;
+    body += `<line x1="${f.x + f.w + 16}" y1="${ly}" x2="${f.x + f.w + 40}" y2="${ly}" stroke="${color}" stroke-width="2.5"/><text x="${f.x + f.w + 46}" y="${ly + 4}" font-size="12">${esc(s.lr === null ? s.name : `${s.name} (lr ${s.lr})`)}</text>\n`;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${Hh}" viewBox="0 0 ${W} ${Hh}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}</svg>\n`;
+}
