@@ -52,8 +52,8 @@ export function meanCi95(xs: ArrayLike<number>): { mean: number; ci95: number } 
   return { mean, ci95: (1.96 * sd) / Math.sqrt(n) };
 }
 
-/** The learning rates {@link tuneLearningRate} tries by default: 1e-4 to 3 in half-decades. */
-export const LR_GRID: readonly number[] = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3];
+/** The learning rates {@link tuneLearningRate} tries by default: 1e-4 to 10 in half-decades. */
+export const LR_GRID: readonly number[] = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3, 10];
 
 /** What {@link tuneLearningRate} found. */
 export interface TuneResult {
