@@ -75,9 +75,9 @@ export interface L2LConfig {
 
 /** Per-task defaults (instances per iteration, Adam's rate). */
 const TASK_DEFAULTS: Record<L2LTask, { metaBatch: number; metaLr: number }> = {
-  quadratic: { metaBatch: 32, metaLr: 1e-3 },
-  mlp: { metaBatch: 16, metaLr: 1e-3 },
-  sinusoid: { metaBatch: 4, metaLr: 1e-3 },
+  quadratic: { metaBatch: 32, metaLr: 3e-3 },
+  mlp: { metaBatch: 8, metaLr: 1e-2 },
+  sinusoid: { metaBatch: 4, metaLr: 3e-3 },
 };
 
 const TRAIN_OPTIONS = {
@@ -297,6 +297,7 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
     }
     const bar = !json && io.isTTY ? new ProgressBar(io, cfg.iterations) : null;
     const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
     let sum = 0;
     let sumFinal = 0;
     let skipped = 0;
@@ -314,7 +315,9 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
       const elapsed = (Date.now() - t0) / 1000;
       const eta = (elapsed / (done - start)) * (cfg.iterations - done);
       if (done % logEvery === 0 || done === cfg.iterations) {
-        const rec = { iteration: done, loss: sum / n, finalLoss: sumFinal / n, skipped, seconds: Number(elapsed.toFixed(3)) };
+        const c = process.cpuUsage(cpu0);
+        // cpuSeconds: this process's CPU time since the run (or resume) started (the machine is shared).
+        const rec = { iteration: done, loss: sum / n, finalLoss: sumFinal / n, skipped, seconds: Number(elapsed.toFixed(3)), cpuSeconds: Number(((c.user + c.system) / 1e6).toFixed(3)) };
         fs.appendFileSync(metricsPath(out), `${JSON.stringify(rec)}\n`);
         if (json) jsonLine(io, { ...rec, eta: Number(eta.toFixed(1)) });
         sum = 0;
@@ -330,7 +333,8 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
     if (start >= cfg.iterations) saveL2L(out, cfg, rule, trainer.optimizer, start);
     writeFileAtomic(path.join(out, 'learning_curve.svg'), learningCurveSvg(readMetrics(out), `l2l (${cfg.rule}) on ${cfg.task}: mean optimizee loss per step (${finalIteration} iterations)`));
     const seconds = (Date.now() - t0) / 1000;
-    if (json) jsonLine(io, { summary: true, iterations: finalIteration, seconds: Number(seconds.toFixed(3)), out });
+    const c = process.cpuUsage(cpu0);
+    if (json) jsonLine(io, { summary: true, iterations: finalIteration, seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(((c.user + c.system) / 1e6).toFixed(3)), out });
     else io.stdout.write(`trained l2l (${cfg.rule}) on ${cfg.task} to iteration ${finalIteration} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last loss per step ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
     return 0;
   } finally {
