@@ -386,7 +386,7 @@ export async function evalL2l(argv: string[], io: CliIO): Promise<number> {
   if (dirs.length === 0) throw new UsageError('--checkpoint is required');
   deviceOpt(values);
   const episodes = intOpt(values, 'episodes', 100);
-  const tuneEpisodes = intOpt(values, 'tune-episodes', 64);
+  const tuneEpisodes = intOpt(values, 'tune-episodes', 256);
   const cfgs = dirs.map(readL2LConfig);
   const cfg = cfgs[0];
   cfgs.forEach((c, i) => {
@@ -438,25 +438,42 @@ export async function evalL2l(argv: string[], io: CliIO): Promise<number> {
         problem.dispose();
       }
     }
-    const results = all.flatMap((c) => steps.map((s) => ({ optimizer: c.name, lr: c.lr, steps: s, ...l2l.meanCi95(c.curves[s]) })));
+    // diverged: runs whose loss is not finite or above 100 times their initial loss.
+    const diverged = (c: Curve, s: number) => c.curves[s].reduce((k, v, b) => (Number.isFinite(v) && v <= 100 * c.curves[0][b] ? k : k + 1), 0);
+    const results = all.flatMap((c) => steps.map((s) => ({ optimizer: c.name, lr: c.lr, steps: s, ...l2l.meanCi95(c.curves[s]), median: l2l.median(c.curves[s]), diverged: diverged(c, s) })));
+    // Paired comparison on the same held-out optimizees: each learned rule minus the hand-designed
+    // rule with the lowest mean at that step count (mean difference and its 95% CI).
+    const handCurves = all.slice(rules.length);
+    const paired = all.slice(0, rules.length).flatMap((c) =>
+      steps.map((s) => {
+        const best = handCurves.reduce((a, b) => (l2l.meanCi95(b.curves[s]).mean < l2l.meanCi95(a.curves[s]).mean ? b : a));
+        const d = l2l.meanCi95(c.curves[s].map((v, b) => v - best.curves[s][b]));
+        return { optimizer: c.name, versus: best.name, steps: s, meanDiff: d.mean, ci95: d.ci95 };
+      }),
+    );
     const plotFile = typeof values.plot === 'string' ? values.plot : path.join(dirs[0], 'eval_curves.svg');
     writeFileAtomic(plotFile, curvesSvg(all, H, `${cfg.task}: optimizee loss on ${episodes} held-out instances (mean, 25-75% band)`));
     // JSON has no Infinity: a diverged grid point's loss is null.
     const tunedOut = Object.fromEntries(hand.map((h) => [h, { lr: tuned[h].lr, grid: tuned[h].grid.map((g) => ({ lr: g.lr, loss: Number.isFinite(g.loss) ? g.loss : null })) }]));
     if (values.json === true) {
       for (const r of results) jsonLine(io, r);
-      jsonLine(io, { summary: true, task: cfg.task, metric: 'loss', episodes, horizon: H, tuneEpisodes, tuned: tunedOut, plot: plotFile, results });
+      jsonLine(io, { summary: true, task: cfg.task, metric: 'loss', episodes, horizon: H, tuneEpisodes, tuned: tunedOut, paired, plot: plotFile, results });
       return 0;
     }
     const cell = (m: { mean: number; ci95: number }) => `${fmtNum(m.mean)} ± ${fmtNum(m.ci95)}`;
-    const rows = all.map((c) => [c.name, c.lr === null ? 'learned' : String(c.lr), ...steps.map((s) => cell(l2l.meanCi95(c.curves[s])))]);
-    const header = ['optimizer', 'lr', ...steps.map((s) => `loss after ${s}`)];
+    const rows = all.map((c) => [c.name, c.lr === null ? 'learned' : String(c.lr), ...steps.map((s) => cell(l2l.meanCi95(c.curves[s]))), ...steps.map((s) => fmtNum(l2l.median(c.curves[s])))]);
+    const header = ['optimizer', 'lr', ...steps.map((s) => `loss after ${s}`), ...steps.map((s) => `median ${s}`)];
     const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     io.stdout.write(`l2l on ${cfg.task} (trained horizon ${H}): mean loss ± 95% CI over ${episodes} held-out optimizees\n`);
-    io.stdout.write(`(hand-designed learning rates: best of a grid over ${l2l.LR_GRID[0]}..${l2l.LR_GRID[l2l.LR_GRID.length - 1]} at ${H} steps on ${tuneEpisodes} training optimizees)\n`);
+    io.stdout.write(`(hand-designed learning rates: best mean loss on a grid of 1, 2, 5 per decade over ${l2l.LR_GRID[0]}..${l2l.LR_GRID[l2l.LR_GRID.length - 1]} at ${H} steps on ${tuneEpisodes} training optimizees)\n`);
     const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
     io.stdout.write(`${line(header)}\n`);
     for (const r of rows) io.stdout.write(`${line(r)}\n`);
+    for (const p of paired) io.stdout.write(`paired: ${p.optimizer} - ${p.versus} after ${p.steps}: ${fmtNum(p.meanDiff)} ± ${fmtNum(p.ci95)}\n`);
+    for (const c of all) {
+      const d = diverged(c, maxSteps);
+      if (d > 0) io.stdout.write(`note: ${c.name} diverged on ${d} of ${episodes} held-out optimizees by step ${maxSteps} (loss not finite or above 100x its initial loss); medians: ${steps.map((s) => `${fmtNum(l2l.median(c.curves[s]))} after ${s}`).join(', ')}\n`);
+    }
     io.stdout.write(`wrote ${plotFile}\n`);
     return 0;
   } finally {
@@ -488,7 +505,7 @@ const r2 = (v: number) => Number(v.toFixed(2));
  * the 25-75% quantile band (shaded), a dashed line at the trained horizon. Hand-written SVG.
  */
 export function curvesSvg(curves: readonly { name: string; lr: number | null; curves: Float64Array[] }[], horizon: number, title: string): string {
-  const W = 760;
+  const W = 860;
   const Hh = 460;
   const f = { x: 80, y: 40, w: 480, h: 360 };
   const steps = curves[0]?.curves.length ?? 1;

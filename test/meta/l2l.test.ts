@@ -405,9 +405,11 @@ describe('meta-training and evaluation', () => {
     prob.dispose();
   });
 
-  test('meanCi95', () => {
+  test('meanCi95 and median', () => {
     const { mean, ci95 } = l2l.meanCi95([1, 2, 3, 4]);
     expect(mean).toBe(2.5);
     expect(ci95).toBeCloseTo((1.96 * Math.sqrt(5 / 3)) / 2, 12);
+    expect(l2l.median([3, 1, 2])).toBe(2);
+    expect(l2l.median([4, NaN, 1, 2])).toBe(3);
   });
 });

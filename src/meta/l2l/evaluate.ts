@@ -52,8 +52,16 @@ export function meanCi95(xs: ArrayLike<number>): { mean: number; ci95: number } 
   return { mean, ci95: (1.96 * sd) / Math.sqrt(n) };
 }
 
-/** The learning rates {@link tuneLearningRate} tries by default: 1e-4 to 10 in half-decades. */
-export const LR_GRID: readonly number[] = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3, 10];
+/** The median of `xs` (NaN sorts last, as if +Infinity). */
+export function median(xs: ArrayLike<number>): number {
+  const s = Array.from(xs, (v) => (Number.isNaN(v) ? Infinity : v)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** The learning rates {@link tuneLearningRate} tries by default: 1, 2, 5 per decade from 1e-4 to 10. */
+export const LR_GRID: readonly number[] = [1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
 
 /** What {@link tuneLearningRate} found. */
 export interface TuneResult {

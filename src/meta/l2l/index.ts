@@ -28,4 +28,4 @@ export {
   type QuadraticFamilyOptions, type MlpClassificationFamilyOptions, type SinusoidFamilyOptions,
 } from './optimizees.js';
 export { unroll, lossAndGrads, L2LTrainer, type UnrollOptions, type UnrollResult, type L2LTrainerOptions, type L2LIterationResult } from './unroll.js';
-export { runRule, tuneLearningRate, meanCi95, LR_GRID, type TuneResult } from './evaluate.js';
+export { runRule, tuneLearningRate, meanCi95, median, LR_GRID, type TuneResult } from './evaluate.js';
