@@ -4,8 +4,9 @@
 // segment of S steps under mg.checkpoint (mg.meta.l2l.unroll's checkpointEvery). Reports the peak
 // of live native bytes during the forward and backward pass (mg.memory().cpu.peakBytes after
 // mg.resetPeakMemory(), minus what was live before), and the time per meta-gradient against the
-// same computation in PyTorch (plain and torch.utils.checkpoint) in the same run. PyTorch's CPU
-// allocator has no peak counter, so its memory is not measured.
+// same computation in PyTorch (plain and torch.utils.checkpoint) in the same run, with one thread
+// (see bench/torch/l2l.py). PyTorch's CPU allocator has no peak counter, so its memory is not
+// measured.
 import * as mg from '../dist/index.js';
 import { jsonMode, measure, report, torchRef } from './lib.mjs';
 
@@ -50,7 +51,7 @@ g0.forEach((g, i) => g.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v
 
 const cases = Object.fromEntries(cfg.every.map((e) => [`every ${e}`, () => metaGradient(e)]));
 const ours = await measure('l2l_memory', cases, { maxTime: 2, minSamples: 2 });
-const ref = torchRef('l2l.py', { ...cfg, rounds: 3 });
+const ref = torchRef('l2l.py', { ...cfg, rounds: 3, threads: 1 });
 const label = (e) => (e === 0 ? 'plain unroll' : `checkpoint every ${e} steps`);
 const rows = [];
 for (const e of cfg.every) {
@@ -66,7 +67,7 @@ for (const e of cfg.every) {
 }
 report(
   `Meta-gradient of a ${cfg.steps}-step unroll of the LSTM optimizer on ${cfg.instances} sigmoid MLPs (${coordinates} coordinates), float32, first order` +
-    ` (speed-up = pytorch / metagrad${ref ? `, torch ${ref.torch}, 2 threads` : ''}; max rel. difference of the meta-gradients plain vs checkpointed ${maxDiff.toExponential(1)}` +
+    ` (speed-up = pytorch / metagrad${ref ? `, torch ${ref.torch}, ${ref.threads} thread${ref.threads === 1 ? '' : 's'}` : ''}; max rel. difference of the meta-gradients plain vs checkpointed ${maxDiff.toExponential(1)}` +
     `${ref ? `, PyTorch's ${ref.check.toExponential(1)}` : ''})`,
   rows,
 );

@@ -2,14 +2,16 @@
 # coordinate-wise LSTM optimizer (Andrychowicz et al. 2016; 2 layers of 20 units, log/sign
 # preprocessing p = 10, output scale 0.1, first order: the optimizee gradients are detached) on a
 # batch of one-hidden-layer sigmoid MLPs (Gaussian-clusters classification, minibatches), plain
-# and with each segment under torch.utils.checkpoint, float32, 2 threads. Same shapes and
-# formulation as mg.meta.l2l (the data are PyTorch's own random draws).
+# and with each segment under torch.utils.checkpoint, float32, cfg['threads'] threads (default 1:
+# on a loaded 2-core machine the 2-thread OpenBLAS pool spins and took 40 s per meta-gradient,
+# 20x its 1-thread time). Same shapes and formulation as mg.meta.l2l (the data are PyTorch's own
+# random draws).
 import json, math, sys, time
 import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
-torch.set_num_threads(2)
 cfg = json.loads(sys.argv[1])
+torch.set_num_threads(cfg.get('threads', 1))
 torch.manual_seed(0)
 B, D, C, Hd, n, T = cfg['instances'], cfg['inputs'], cfg['classes'], cfg['hidden'], cfg['batch'], cfg['steps']
 H, L, P, SCALE = 20, 2, 10.0, 0.1
@@ -121,7 +123,7 @@ best = {k: float('inf') for k in cases}
 for _ in range(cfg.get('rounds', 3)):
     for k, fn in cases.items():
         best[k] = min(best[k], time_round(fn, 0.5))
-out = {'torch': torch.__version__, 'coordinates': N}
+out = {'torch': torch.__version__, 'coordinates': N, 'threads': torch.get_num_threads()}
 out.update(best)
 # plain and checkpointed give the same meta-gradient
 def grads(every):
