@@ -27,15 +27,20 @@ import { learningCurveSvg } from './plot.js';
 const { l2l } = mg.meta;
 type LearnedRule = mg.meta.l2l.LSTMOptimizer | mg.meta.l2l.LearnedHparamsOptimizer;
 
+/** The optimizee families `--task` accepts. */
 export const L2L_TASKS = ['quadratic', 'mlp', 'sinusoid'] as const;
+/** One of {@link L2L_TASKS}. */
 export type L2LTask = (typeof L2L_TASKS)[number];
+/** The learned rules `--rule` accepts: the LSTM optimizer, or learned step sizes and momenta. */
 export const L2L_RULES = ['lstm', 'hparams'] as const;
 
+/** Usage of `train --algo l2l` (appended to train's usage). */
 export const L2L_TRAIN_USAGE = `usage: metagrad train --algo l2l --task <${L2L_TASKS.join('|')}> --out DIR
   [--rule lstm|hparams] [--iterations N] [--meta-batch B] [--meta-lr LR] [--unroll T] [--horizon H]
   [--checkpoint-every S] [--second-order] [--clip NORM] [--hidden 20] [--no-preprocess]
   [--output-scale S] [--seed S] [--device cpu] [--save-every N] [--log-every N] [--json]`;
 
+/** Usage of `eval` on l2l checkpoints (appended to eval's usage). */
 export const L2L_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--checkpoint DIR2 ...] [--episodes E] [--steps H,2H]
   [--tune-episodes N] [--plot FILE] [--seed S] [--device cpu] [--json]`;
 
