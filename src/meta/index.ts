@@ -8,3 +8,7 @@ export { MetaSGD } from './metasgd.js';
 export { ANIL, type ANILOptions } from './anil.js';
 export * from './reptile.js';
 export * from './batched.js';
+export {
+  MAMLpp, perStepLossWeights,
+  type MAMLppOptions, type MAMLppAdaptOptions, type MAMLppEvalOptions, type MAMLppOptimizer, type CosineAnnealingOptions, type StepModule,
+} from './mamlpp.js';
