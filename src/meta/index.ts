@@ -12,3 +12,7 @@ export {
   MAMLpp, perStepLossWeights,
   type MAMLppOptions, type MAMLppAdaptOptions, type MAMLppEvalOptions, type MAMLppOptimizer, type CosineAnnealingOptions, type StepModule,
 } from './mamlpp.js';
+export { conjugateGradient, type ConjugateGradientOptions, type ConjugateGradientResult } from './cg.js';
+export {
+  IMAML, proximalAdapt, implicitMetaGradient, type IMAMLOptions, type ProximalInnerOptions, type ImplicitSolveOptions,
+} from './imaml.js';
