@@ -128,31 +128,41 @@ export function implicitMetaGradient(trainLoss: (params: Tensor[]) => Tensor, ph
   const scale = 1 + cgDamping;
   // Grad mode on: the products differentiate the training loss even if the caller is in noGrad.
   return enableGrad(() => tidy(() => {
-    let hv: (u: Tensor[]) => Tensor[];
-    if (hvpMode === 'rev-rev') {
-      const xs = phi.map((p) => p.detach().requiresGrad_());
-      const gs = grad(trainLoss(xs), xs, { createGraph: true, allowUnused: true });
-      const live = gs.map((g) => g !== null && g.requiresGrad);
-      hv = (u) => {
-        let d: Tensor | null = null;
-        gs.forEach((g, i) => {
-          if (!live[i]) return;
-          const t = g!.mul(u[i]).sum();
-          d = d === null ? t : d.add(t);
-        });
-        if (d === null) return u.map((t) => zerosLike(t));
-        const h = grad(d, xs, { retainGraph: true, allowUnused: true });
-        return h.map((t, i) => t ?? zerosLike(u[i]));
-      };
-    } else {
+    if (hvpMode === 'fwd-rev') {
       const ps = phi.map((p) => p.detach());
-      hv = (u) => hvp((...xs: Tensor[]) => trainLoss(xs), ps, u, { mode: 'fwd-rev' })[1];
+      const product = (u: Tensor[]) => {
+        const [, h] = hvp((...xs: Tensor[]) => trainLoss(xs), ps, u, { mode: 'fwd-rev' });
+        return u.map((t, i) => t.mul(scale).add(h[i].detach().div(lambda)));
+      };
+      return conjugateGradient(product, v.map((t) => t.detach()), { maxIter: cgSteps, tol: cgTol });
     }
+    // rev-rev: the gradient graph at phi is built once; each product differentiates <g, u>.
+    const xs = phi.map((p) => p.detach().requiresGrad_());
+    const gs = grad(trainLoss(xs), xs, { createGraph: true, allowUnused: true });
+    const live = gs.map((g) => g !== null && g.requiresGrad);
+    let calls = 0;
+    let released = !live.includes(true);
+    // The last possible product runs without retainGraph, which frees the gradient graph (the
+    // scope alone would leave the nodes made inside the backward rules to the GC backstop).
+    const hv = (u: readonly Tensor[], retain: boolean): Tensor[] => {
+      if (released) return u.map((t) => zerosLike(t));
+      let d: Tensor | null = null;
+      gs.forEach((g, i) => {
+        if (!live[i]) return;
+        const t = g!.mul(u[i]).sum();
+        d = d === null ? t : d.add(t);
+      });
+      const h = grad(d!, xs, { retainGraph: retain, allowUnused: true });
+      if (!retain) released = true;
+      return h.map((t, i) => t ?? zerosLike(u[i]));
+    };
     const product = (u: Tensor[]) => {
-      const h = hv(u);
+      const h = hv(u, ++calls < cgSteps);
       return u.map((t, i) => t.mul(scale).add(h[i].detach().div(lambda)));
     };
-    return conjugateGradient(product, v.map((t) => t.detach()), { maxIter: cgSteps, tol: cgTol });
+    const res = conjugateGradient(product, v.map((t) => t.detach()), { maxIter: cgSteps, tol: cgTol });
+    if (!released) tidy(() => void hv(v, false)); // CG stopped early: one more pass frees the graph
+    return res;
   }));
 }
 
