@@ -116,6 +116,9 @@ describe('Conv4 and per-step batch norm', () => {
     const rv0 = bn.runningVar.toArray() as number[][];
     const x = mg.randn([4, C, 2, 3], f64);
     const xs = x.toArray() as number[][][][];
+    // training mode: F.batchNorm with row 1's weight and bias
+    const want1 = F.batchNorm(x, null, null, { training: true, weight: bn.weight.slice(0, 1, 2).reshape([C]), bias: bn.bias.slice(0, 1, 2).reshape([C]) });
+    expectClose(bn.call(x, { step: 1, updateStats: false }), want1.data() as Float64Array, { rtol: 1e-12, atol: 1e-12 });
     bn.call(x, { step: 1 });
     const rm1 = bn.runningMean.toArray() as number[][];
     const rv1 = bn.runningVar.toArray() as number[][];

@@ -119,23 +119,45 @@ export class MetaBatchNorm2d extends Module<[Tensor, StepForwardOptions?], Tenso
       const rv = this.row(this.runningVar, this.perStepStats, step);
       return F.batchNorm(x, rm, rv, { ...bn, training: false });
     }
-    if (!updateStats) return F.batchNorm(x, null, null, { ...bn, training: true });
-    if (!this.perStepStats) return F.batchNorm(x, this.runningMean, this.runningVar, { ...bn, training: true });
-    // Per-step statistics: batchNorm updates fresh copies of row s, written back into row s only.
-    const s = Math.min(step, this.steps - 1);
-    const rm = noGrad(() => this.runningMean.slice(0, s, s + 1).reshape([this.numFeatures]).clone());
-    const rv = noGrad(() => this.runningVar.slice(0, s, s + 1).reshape([this.numFeatures]).clone());
-    const y = F.batchNorm(x, rm, rv, { ...bn, training: true });
+    // Batch statistics. Note [Batch-norm formulation]: y = (x - mean) * (weight / sqrt(var + eps))
+    // + bias with the scale folded into one [1, C, 1, 1] tensor: four full-size ops where
+    // F.batchNorm has six, and every level of differentiation (MAML's second order) repeats them.
+    const C = this.numFeatures;
+    const count = x.size / C;
+    if (count <= 1) throw new Error(`MetaBatchNorm2d: training needs more than one value per channel, got input ${fmt(x.shape)}`);
+    const bshape = [1, C, 1, 1];
+    const mean = x.mean([0, 2, 3], true);
+    const xc = x.sub(mean);
+    const variance = xc.square().mean([0, 2, 3], true);
+    const scale = weight.reshape(bshape).div(variance.add(this.eps).sqrt());
+    const y = xc.mul(scale).add(bias.reshape(bshape));
+    if (updateStats) this.foldStatistics(step, mean, variance, count);
+    return y;
+  }
+
+  /**
+   * Folds batch statistics into the running ones of `step` (row `step` with `perStepStats`, the
+   * shared ones otherwise), as PyTorch does: running = (1 - momentum) * running + momentum * batch,
+   * the variance unbiased. Not recorded.
+   */
+  private foldStatistics(step: number, mean: Tensor, variance: Tensor, count: number): void {
+    const m = this.momentum;
+    const C = this.numFeatures;
     noGrad(() =>
       tidy(() => {
-        const mask = arange(0, this.steps, 1, { dtype: 'int32' }).eq(s).unsqueeze(1);
-        copy_(this.runningMean, where(mask, rm.unsqueeze(0), this.runningMean));
-        copy_(this.runningVar, where(mask, rv.unsqueeze(0), this.runningVar));
-        rm.dispose();
-        rv.dispose();
+        const bm = mean.detach().reshape([C]);
+        const bv = variance.detach().reshape([C]).mul(count / (count - 1));
+        if (!this.perStepStats) {
+          copy_(this.runningMean, this.runningMean.mul(1 - m).add(bm.mul(m)));
+          copy_(this.runningVar, this.runningVar.mul(1 - m).add(bv.mul(m)));
+          return;
+        }
+        const s = Math.min(step, this.steps - 1);
+        const row = arange(0, this.steps, 1, { dtype: 'int32' }).eq(s).unsqueeze(1); // [steps, 1] mask of row s
+        copy_(this.runningMean, where(row, this.runningMean.mul(1 - m).add(bm.mul(m)), this.runningMean));
+        copy_(this.runningVar, where(row, this.runningVar.mul(1 - m).add(bv.mul(m)), this.runningVar));
       }),
     );
-    return y;
   }
 
   override extraRepr(): string {
