@@ -8,7 +8,8 @@
 // and then the second-order MAML meta-iteration time at meta-batch 32 against PyTorch in the same
 // run (bench/torch/conv4_maml.py, the same per-task loop).
 //
-// `node bench/memory.mjs [--steps 1,2,4,8] [--meta-batch 2] [--query 5] [--speed-only|--memory-only] [--json]`
+// `node bench/memory.mjs [--steps 1,2,4,8] [--meta-batch 2] [--query 5] [--speed-meta-batch 32] [--speed-steps 1]
+//   [--speed-query 1] [--speed-only|--memory-only] [--json]`
 import * as mg from '../dist/index.js';
 import { jsonMode, measure, report, torchRef } from './lib.mjs';
 
@@ -23,7 +24,7 @@ const cfg = {
   steps: arg('steps', '1,2,4,8').split(',').map(Number),
   memMetaBatch: Number(arg('meta-batch', 2)),
   query: Number(arg('query', 5)),
-  speed: { metaBatch: 32, innerSteps: Number(arg('speed-steps', 1)), query: Number(arg('speed-query', 1)) },
+  speed: { metaBatch: Number(arg('speed-meta-batch', 32)), innerSteps: Number(arg('speed-steps', 1)), query: Number(arg('speed-query', 1)) },
 };
 
 /** Random 28x28 tasks in the Omniglot loader's format (support [N*K,1,28,28], int32 labels). */

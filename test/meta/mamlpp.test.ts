@@ -298,6 +298,33 @@ describe('MAMLpp', () => {
     expectClose(vec(stats[1]), stats[0], { rtol: 1e-12, atol: 1e-14 });
   });
 
+  test('works with a plain module (an MLP, MSE): every switch off equals MAML; state dict round trip; bad input', () => {
+    mg.manualSeed(13);
+    const mlp = new mg.nn.Sequential(new mg.nn.Linear(2, 5, f64), new mg.nn.Tanh(), new mg.nn.Linear(5, 1, f64));
+    const task = { support: { x: mg.randn([6, 2], f64), y: mg.randn([6, 1], f64) }, query: { x: mg.randn([4, 2], f64), y: mg.randn([4, 1], f64) } };
+    const mse = (p: Tensor, y: Tensor) => F.mseLoss(p, y);
+    const pp = new mg.meta.MAMLpp(mlp, { ...off, innerLr: 0.3, innerSteps: 3, lossFn: mse });
+    const maml = new mg.meta.MAML(mlp, { innerSteps: 3, innerLr: 0.3 });
+    expectClose(vec(gradsOf(() => pp.metaLoss([task]), mlp.parameters())), gradsOf(() => maml.metaLoss([task]), mlp.parameters()), { rtol: 1e-10, atol: 1e-13 });
+    expect(pp.evaluateMetrics([task], { steps: 2 }).accuracy).toBeNull();
+    expect(pp.evaluate([task], { steps: 2 })).toBeCloseTo(maml.evaluate([task], { steps: 2 }), 12);
+    // the LSLR rates travel with the state dictionary
+    const a = new mg.meta.MAMLpp(mlp, { innerSteps: 2, lossFn: mse });
+    mg.noGrad(() => a.innerLrs.forEach((r, i) => r.copy_(mg.tensor([0.1 * (i + 1), 0.05], f64))));
+    mg.manualSeed(14);
+    const other = new mg.nn.Sequential(new mg.nn.Linear(2, 5, f64), new mg.nn.Tanh(), new mg.nn.Linear(5, 1, f64));
+    const b = new mg.meta.MAMLpp(other, { innerSteps: 2, lossFn: mse });
+    expect(Object.keys(a.stateDict())).toEqual([...Object.keys(mlp.stateDict()), ...a.innerNames.map((n) => `innerLr.${n}`)]);
+    b.loadStateDict(a.stateDict());
+    expect(mg.tidy(() => b.metaLoss([task]).item())).toBeCloseTo(mg.tidy(() => a.metaLoss([task]).item()), 14);
+    expect(() => b.loadStateDict({})).toThrow(/MAMLpp.loadStateDict: missing keys: 0.weight/);
+    expect(() => pp.metaLoss([])).toThrow(/MAMLpp.metaLoss: expected at least one task/);
+    expect(() => pp.metaLoss([{ support: task.support } as mg.data.Task])).toThrow(/MAMLpp.metaLoss: task 0 must have support and query batches/);
+    expect(() => new mg.meta.MAMLpp(mlp, { innerSteps: 0 })).toThrow(/MAMLpp: innerSteps must be an integer >= 1, got 0/);
+    expect(() => pp.adapt(task.support, { steps: -1 })).toThrow(/MAMLpp.adapt: steps must be an integer >= 0/);
+    expect(() => pp.predict([], task.query.x)).toThrow(/MAMLpp.predict: got 0 tensors for the 4 adapted parameters/);
+  });
+
   test('cosine annealing sets the meta learning rate by epoch', () => {
     const { net, tasks } = tiny({}, 9);
     const pp = new mg.meta.MAMLpp(net, { innerSteps: 1, innerLr: 0.1, iterationsPerEpoch: 2, cosineAnnealing: { epochs: 3, etaMin: 1e-4 } });
