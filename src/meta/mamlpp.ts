@@ -119,6 +119,13 @@ export interface MAMLppAdaptOptions {
   mode?: 'second-order' | 'first-order' | 'eval';
   /** Eval mode only: normalise with each step's running statistics instead of the batch's. */
   runningStats?: boolean;
+  /** Where to start (adapted parameters in `innerNames` order); default the module's own. */
+  params?: readonly Tensor[];
+  /**
+   * Step index of the first update (default 0), for continuing an adaptation: `adapt(s, { steps: 4,
+   * params: adapt(s, { steps: 1 }), startStep: 1 })` equals `adapt(s, { steps: 5 })`.
+   */
+  startStep?: number;
 }
 
 /** Options of {@link MAMLpp.evaluate} and {@link MAMLpp.evaluateMetrics}. */
@@ -346,16 +353,19 @@ export class MAMLpp {
    * parameters in `innerNames` order.
    */
   adapt(support: Batch, opts: MAMLppAdaptOptions = {}): Tensor[] {
-    const { steps = this.innerSteps, mode = 'eval', runningStats = false } = opts;
+    const { steps = this.innerSteps, mode = 'eval', runningStats = false, startStep = 0 } = opts;
     checkInt('MAMLpp.adapt', 'steps', steps, 0);
+    checkInt('MAMLpp.adapt', 'startStep', startStep, 0);
     if (mode !== 'eval' && mode !== 'first-order' && mode !== 'second-order') throw new Error(`MAMLpp.adapt: mode must be 'eval', 'first-order' or 'second-order', got ${String(mode)}`);
+    const start = opts.params ?? this.initialParameters();
+    if (start.length !== this.innerNames.length) throw new Error(`MAMLpp.adapt: got ${start.length} tensors in params for the ${this.innerNames.length} adapted parameters (${this.innerNames.join(', ')})`);
     if (mode !== 'eval') {
-      let ps = this.initialParameters();
-      for (let s = 0; s < steps; s++) ps = this.innerStep(ps, support, s, mode === 'second-order');
+      let ps = [...start];
+      for (let s = startStep; s < startStep + steps; s++) ps = this.innerStep(ps, support, s, mode === 'second-order');
       return ps;
     }
-    let ps = this.initialParameters().map((p) => p.detach().requiresGrad_());
-    for (let s = 0; s < steps; s++) {
+    let ps = start.map((p) => p.detach().requiresGrad_());
+    for (let s = startStep; s < startStep + steps; s++) {
       const prev = ps;
       ps = tidy(() => {
         const loss = this.lossFn(this.predict(prev, support.x, { step: s, training: !runningStats, updateStats: false }), support.y);

@@ -278,6 +278,14 @@ describe('MAMLpp', () => {
       expect(s1[l][k][2]).toEqual(stat[2]);
       for (const r of [0, 1]) expect(norm(s1[l][k][r].map((v, c) => v - stat[r][c]))).toBeGreaterThan(1e-6);
     }));
+    // continuing an adaptation (per-step weights and rates make the step index matter)
+    mg.noGrad(() => pp.innerLrs.forEach((r) => r.copy_(mg.tensor([0.3, 0.1], f64))));
+    const one = pp.adapt(tasks[0].support, { steps: 1 });
+    const cont = pp.adapt(tasks[0].support, { steps: 2, params: one, startStep: 1 });
+    const three = pp.adapt(tasks[0].support, { steps: 3 });
+    expectClose(vec(flat(cont)), flat(three), { rtol: 1e-12, atol: 1e-14 });
+    const wrong = pp.adapt(tasks[0].support, { steps: 2, params: one });
+    expect(norm(flat(wrong).map((v, i) => v - flat(three)[i]))).toBeGreaterThan(1e-6);
     pp.evaluateMetrics(tasks, { steps: 3 });
     pp.evaluateMetrics(tasks, { steps: 2, runningStats: true });
     expect(snap()).toEqual(s1);
