@@ -9,7 +9,7 @@
 // run (bench/torch/conv4_maml.py, the same per-task loop).
 //
 // `node bench/memory.mjs [--steps 1,2,4,8] [--meta-batch 2] [--query 5] [--speed-meta-batch 32] [--speed-steps 1]
-//   [--speed-query 1] [--speed-only|--memory-only] [--json]`
+//   [--speed-query 1] [--threads 2] [--speed-only|--memory-only] [--json]`
 import * as mg from '../dist/index.js';
 import { jsonMode, measure, report, torchRef } from './lib.mjs';
 
@@ -24,6 +24,7 @@ const cfg = {
   steps: arg('steps', '1,2,4,8').split(',').map(Number),
   memMetaBatch: Number(arg('meta-batch', 2)),
   query: Number(arg('query', 5)),
+  threads: Number(arg('threads', 2)),
   speed: { metaBatch: Number(arg('speed-meta-batch', 32)), innerSteps: Number(arg('speed-steps', 1)), query: Number(arg('speed-query', 1)) },
 };
 
@@ -87,16 +88,30 @@ if (!process.argv.includes('--speed-only')) {
 
 if (!process.argv.includes('--memory-only')) {
   const s = cfg.speed;
+  mg.backend.setNumThreads(cfg.threads);
   mg.manualSeed(1);
   const ts = tasks(s.metaBatch, s.query);
   const maml = new mg.meta.MAML(net(), { innerSteps: s.innerSteps, innerLr: cfg.innerLr, lossFn: ce });
   const opt = new mg.optim.Adam(maml.metaParameters(), { lr: cfg.lr });
   maml.step(ts, opt); // warm-up
   const name = `second-order MAML, ${s.innerSteps} inner step(s), meta-batch ${s.metaBatch}`;
-  const ours = await measure('conv4 maml', { [name]: () => { maml.step(ts, opt); } }, { maxTime: 1, minSamples: 3 });
-  const ref = torchRef('conv4_maml.py', { ways: cfg.ways, shots: cfg.shots, query: s.query, metaBatch: s.metaBatch, innerSteps: s.innerSteps, innerLr: cfg.innerLr, filters: cfg.filters, rounds: 3 });
+  // benny's mean, and the best single meta-iteration (the statistic the PyTorch script reports:
+  // on a busy machine the best one is the least disturbed).
+  const times = [];
+  const ours = await measure('conv4 maml', {
+    [name]: () => {
+      const t0 = performance.now();
+      maml.step(ts, opt);
+      times.push((performance.now() - t0) / 1e3);
+    },
+  }, { maxTime: 1, minSamples: 3 });
+  const best = Math.min(...times);
+  const ref = torchRef('conv4_maml.py', { ways: cfg.ways, shots: cfg.shots, query: s.query, metaBatch: s.metaBatch, innerSteps: s.innerSteps, innerLr: cfg.innerLr, filters: cfg.filters, rounds: 3, threads: cfg.threads });
   const t = ref ? ref.best : null;
-  const rows = [{ case: name, ours: ours[name], torch: t, unit: 's', ratio: t == null ? null : t / ours[name] }];
-  rows.push({ case: 'against the issue\'s PyTorch reference (4.0 s)', ours: ours[name], torch: 4.0, unit: 's', ratio: 4.0 / ours[name] });
-  report(`conv4 ${cfg.ways}-way ${cfg.shots}-shot, ${s.query} query/class, per-task loop, float32 (seconds per meta-iteration; speed-up = pytorch / metagrad${ref ? `; torch ${ref.torch}, 2 threads, best of 3` : ''})`, rows);
+  const rows = [
+    { case: `${name}, best`, ours: best, torch: t, unit: 's', ratio: t == null ? null : t / best },
+    { case: `${name}, mean`, ours: ours[name], torch: ref ? ref.mean : null, unit: 's', ratio: ref ? ref.mean / ours[name] : null },
+    { case: 'best against the issue\'s PyTorch reference (4.0 s)', ours: best, torch: 4.0, unit: 's', ratio: 4.0 / best },
+  ];
+  report(`conv4 ${cfg.ways}-way ${cfg.shots}-shot, ${s.query} query/class, per-task loop, float32 (seconds per meta-iteration; speed-up = pytorch / metagrad${ref ? `; torch ${ref.torch}, ${cfg.threads} thread(s) each, 3 iterations` : ''})`, rows);
 }

@@ -1,12 +1,13 @@
 # PyTorch reference for bench/memory.mjs: one second-order MAML meta-iteration (meta-loss forward,
 # backward to the shared parameters, Adam step) of the conv4 network (4 x [3x3 conv, batch norm
 # with batch statistics, ReLU, 2x2 max-pool], linear head) on N-way K-shot 28x28 tasks, float32,
-# 2 threads, as a per-task loop over the meta-batch (every parameter adapted, as mg.meta.MAML).
+# 2 threads (or cfg threads), as a per-task loop over the meta-batch (every parameter adapted, as
+# mg.meta.MAML).
 import json, sys, time
 import torch
 import torch.nn.functional as F
-torch.set_num_threads(2)
 cfg = json.loads(sys.argv[1])
+torch.set_num_threads(cfg.get('threads', 2))
 torch.manual_seed(0)
 N, K, Q, T = cfg['ways'], cfg['shots'], cfg['query'], cfg['metaBatch']
 steps, alpha, filters = cfg['innerSteps'], cfg['innerLr'], cfg['filters']
@@ -27,7 +28,7 @@ def forward(ps, x):
     for b in range(4):
         x = F.conv2d(x, ps[4 * b], ps[4 * b + 1], padding=1)
         x = F.batch_norm(x, None, None, ps[4 * b + 2], ps[4 * b + 3], training=True)
-        x = F.max_pool2d(F.relu(x), 2)
+        x = F.relu(F.max_pool2d(x, 2))  # = max_pool(relu(x)), as Conv4 computes it
     return F.linear(x.flatten(1), ps[16], ps[17])
 
 xs = torch.randn(T, N * K, 1, 28, 28)

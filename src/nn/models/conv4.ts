@@ -197,6 +197,7 @@ export interface Conv4Options extends ParameterOptions {
 /**
  * The conv4 classifier: `blocks` x [conv 3x3 (padding 1) -> {@link MetaBatchNorm2d} -> ReLU ->
  * 2x2 max-pool] (or a stride-2 conv in place of the pool), flatten, `Linear` to `ways` logits.
+ * (The ReLU is applied after the pool, which computes the same function for less.)
  * Children are `conv0, bn0, conv1, bn1, ..., head`, so `parameters()` is `conv0.weight,
  * conv0.bias, bn0.weight, bn0.bias, ..., head.weight, head.bias`. Weights are Xavier-uniform and
  * biases zero, as in MAML++'s code.
@@ -267,8 +268,10 @@ export class Conv4 extends Module<[Tensor, StepForwardOptions?], Tensor> {
     }
     let y = x;
     for (let b = 0; b < this.convs.length; b++) {
-      y = this.norms[b].call(this.convs[b].call(y), opts).relu();
-      if (this.config.downsample === 'maxpool') y = F.maxPool2d(y, 2);
+      y = this.norms[b].call(this.convs[b].call(y), opts);
+      // max-pool then ReLU: the same function as ReLU then max-pool (ReLU is monotone), with the
+      // ReLU (and its derivatives at every order) on a quarter of the values.
+      y = this.config.downsample === 'maxpool' ? F.maxPool2d(y, 2).relu() : y.relu();
     }
     return this.head.call(y.flatten(1));
   }
