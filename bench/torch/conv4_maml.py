@@ -56,9 +56,10 @@ def it():
 
 it()  # warm-up
 # The best of several meta-iterations (each takes seconds): robust to a busy machine.
-times = []
+times, cpu = [], []
 for _ in range(cfg.get('rounds', 3)):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     it()
     times.append(time.perf_counter() - t0)
-print(json.dumps({'torch': torch.__version__, 'best': min(times), 'mean': sum(times) / len(times), 'times': times}))
+    cpu.append(time.process_time() - c0)
+print(json.dumps({'torch': torch.__version__, 'best': min(times), 'mean': sum(times) / len(times), 'cpu': sum(cpu) / len(cpu), 'times': times}))
