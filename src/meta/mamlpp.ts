@@ -92,7 +92,11 @@ export interface MAMLppOptions {
   multiStepLossEpochs?: number;
   /** Second-order meta-gradients (after the DA epochs). Default true; false: first order throughout. */
   secondOrder?: boolean;
-  /** DA: first-order meta-gradients during the first `firstOrderEpochs` epochs. Default 0 (off). */
+  /**
+   * DA: first-order meta-gradients during the first `firstOrderEpochs` epochs (epochs 0 to E-1),
+   * second order from epoch E. Default 0 (off). The authors' code switches when
+   * `epoch > first_order_to_second_order_epoch`, i.e. their setting is E - 1.
+   */
   firstOrderEpochs?: number;
   /** LSLR: learnable per-parameter-tensor, per-step inner learning rates. Default true. */
   learnInnerLr?: boolean;
