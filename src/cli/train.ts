@@ -14,6 +14,7 @@
 import { plot } from './plot.js';
 import * as fs from 'node:fs';
 import * as mg from '../index.js';
+import { progressBar } from './progress.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
 import {
   ALGOS, buildLearner, buildNet, configPath, iterationSeed, loadCheckpoint, mamlStep, metricsPath, modelPath, pretrainTasks, readConfig, saveCheckpoint,
@@ -107,24 +108,6 @@ function configFrom(values: Record<string, string | boolean | undefined>): RunCo
   };
 }
 
-/** A one-line progress bar on stderr (drawn only on a terminal). */
-class ProgressBar {
-  private last = 0;
-  constructor(private readonly io: CliIO, private readonly total: number) {}
-  update(it: number, loss: number, eta: number, force = false): void {
-    const now = Date.now();
-    if (!force && now - this.last < 100) return;
-    this.last = now;
-    const width = 30;
-    const filled = Math.round((width * it) / Math.max(this.total, 1));
-    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    this.io.stderr.write(`\r[${bar}] ${it}/${this.total}  meta-loss ${loss.toFixed(4)}  ETA ${fmtDuration(eta)}   `);
-  }
-  done(): void {
-    this.io.stderr.write('\n');
-  }
-}
-
 export async function train(argv: string[], io: CliIO): Promise<number> {
   const { values } = parse(argv, OPTIONS);
   const out = strOpt(values, 'out');
@@ -166,7 +149,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
 
   const formulation = values['per-task'] === true ? 'loop' : 'batched';
   const sampler = cfg.task === 'sinusoid-reptile' ? new mg.data.ReptileSinusoid({ innerBatch: cfg.innerBatch }) : new mg.data.MamlSinusoid({ shots: cfg.shots, query: cfg.query });
-  const bar = !json && io.isTTY ? new ProgressBar(io, cfg.iterations) : null;
+  const bar = progressBar(json ? { ...io, isTTY: false } : io, cfg.iterations, 'meta-loss', start);
   const t0 = Date.now();
   let windowSum = 0;
   let windowN = 0;
@@ -198,10 +181,10 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
       windowSum = 0;
       windowN = 0;
     }
-    bar?.update(done, loss, eta, done === cfg.iterations);
+    bar.update(done, loss);
     if (done % saveEvery === 0 || done === cfg.iterations) saveCheckpoint(out, cfg, net, learner, opt, done);
   }
-  bar?.done();
+  bar.stop();
   const finalIteration = Math.max(start, cfg.iterations);
   if (start >= cfg.iterations) saveCheckpoint(out, cfg, net, learner, opt, start);
   opt?.dispose?.();
