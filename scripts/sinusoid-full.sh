@@ -2,6 +2,8 @@
 # Full-length sinusoid runs of issue 5 (MAML-paper setting), then eval over 1000 held-out tasks.
 set -e
 export MG_NUM_THREADS=1
+cd "$(dirname "$0")/.."
+mkdir -p runs/logs
 C="node dist/cli.js"
 for a in maml fomaml anil metasgd pretrain; do
   [ -f runs/full-$a/done ] || { $C train --algo $a --task sinusoid --out runs/full-$a --iterations 70000 --meta-batch 25 --meta-lr 0.001 --inner-steps 1 --inner-lr 0.01 --shots 10 --seed 1 --json | tail -n 1 > runs/logs/train-$a.json && touch runs/full-$a/done; }
