@@ -68,14 +68,17 @@ export function decodePngGray(bytes: Uint8Array, where: string): GrayImage {
       throw new Error(`${where}: unsupported PNG: interlaced or truncated ${depth}-bit image (${data.length} bytes of pixels for ${width}x${height})`);
     }
     const mask = (1 << depth) - 1;
-    const scale = 255 / mask;
-    const perByte = 8 / depth;
+    // Sample value to gray: scaled to 0..255, or the palette colour's gray.
+    const lut = new Uint8Array(mask + 1);
+    for (let v = 0; v <= mask; v++) lut[v] = palette ? (v < palette.length ? paletteGray(palette, v, where) : 0) : (v * 255) / mask;
     for (let y = 0; y < height; y++) {
       const row = y * stride;
+      const orow = y * width;
       for (let x = 0; x < width; x++) {
-        const byte = data[row + Math.floor(x / perByte)];
-        const s = (byte >> (8 - depth * ((x % perByte) + 1))) & mask;
-        out[y * width + x] = palette ? paletteGray(palette, s, where) : s * scale;
+        const bit = x * depth;
+        const s = (data[row + (bit >> 3)] >> (8 - depth - (bit & 7))) & mask;
+        if (palette && s >= palette.length) paletteGray(palette, s, where);
+        out[orow + x] = lut[s];
       }
     }
     return { width, height, data: out };

@@ -23,6 +23,7 @@ export type ResizeFilter = 'lanczos' | 'bilinear' | 'box' | 'nearest';
 export const RESIZE_FILTERS: readonly ResizeFilter[] = ['lanczos', 'bilinear', 'box', 'nearest'];
 
 const PRECISION_BITS = 32 - 8 - 2;
+const HALF = 1 << (PRECISION_BITS - 1);
 
 function sinc(x: number): number {
   if (x === 0) return 1;
@@ -42,6 +43,8 @@ interface Taps {
   first: Int32Array;
   count: Int32Array;
   k: Int32Array;
+  /** Sum of the fixed-point taps of each output (a constant input v gives clip8(HALF + v * sum)). */
+  sum: Float64Array;
 }
 
 const tapCache = new Map<string, Taps>();
@@ -80,7 +83,9 @@ function taps(inSize: number, outSize: number, filter: Exclude<ResizeFilter, 'ne
     first[xx] = xmin;
     count[xx] = xmax;
   }
-  const t = { ksize, first, count, k };
+  const sum = new Float64Array(outSize);
+  for (let xx = 0; xx < outSize; xx++) for (let x = 0; x < count[xx]; x++) sum[xx] += k[xx * ksize + x];
+  const t = { ksize, first, count, k, sum };
   tapCache.set(id, t);
   return t;
 }
@@ -103,33 +108,48 @@ export function resizeGray(src: Uint8Array, width: number, height: number, outWi
   if (outWidth !== width) {
     // Horizontal pass, over every row (Pillow restricts it to the rows the vertical pass reads;
     // the values are the same).
-    const t = taps(width, outWidth, filter);
+    const { ksize, first, count, k, sum } = taps(width, outWidth, filter);
     const out = new Uint8Array(outWidth * height);
     for (let y = 0; y < height; y++) {
       const row = y * width;
+      const orow = y * outWidth;
+      // A constant row (most rows of a drawing are blank) needs no convolution: same result.
+      const v = img[row];
+      let flat = true;
+      for (let x = 1; x < width && flat; x++) flat = img[row + x] === v;
+      if (flat) {
+        for (let xx = 0; xx < outWidth; xx++) out[orow + xx] = clip8(HALF + v * sum[xx]);
+        continue;
+      }
       for (let xx = 0; xx < outWidth; xx++) {
-        const kb = xx * t.ksize;
-        const x0 = row + t.first[xx];
-        let ss = 1 << (PRECISION_BITS - 1);
-        for (let x = 0, c = t.count[xx]; x < c; x++) ss += img[x0 + x] * t.k[kb + x];
-        out[y * outWidth + xx] = clip8(ss);
+        const kb = xx * ksize;
+        const x0 = row + first[xx];
+        const c = count[xx];
+        let ss = HALF;
+        for (let x = 0; x < c; x++) ss += img[x0 + x] * k[kb + x];
+        out[orow + xx] = clip8(ss);
       }
     }
     img = out;
     w = outWidth;
   }
   if (outHeight !== height) {
-    const t = taps(height, outHeight, filter);
+    const { ksize, first, count, k } = taps(height, outHeight, filter);
     const out = new Uint8Array(w * outHeight);
+    const acc = new Float64Array(w);
     for (let yy = 0; yy < outHeight; yy++) {
-      const kb = yy * t.ksize;
-      const y0 = t.first[yy];
-      const c = t.count[yy];
-      for (let xx = 0; xx < w; xx++) {
-        let ss = 1 << (PRECISION_BITS - 1);
-        for (let y = 0; y < c; y++) ss += img[(y0 + y) * w + xx] * t.k[kb + y];
-        out[yy * w + xx] = clip8(ss);
+      const kb = yy * ksize;
+      const y0 = first[yy];
+      const c = count[yy];
+      acc.fill(HALF);
+      // Row by row, so that the input is read contiguously.
+      for (let y = 0; y < c; y++) {
+        const kv = k[kb + y];
+        const r = (y0 + y) * w;
+        for (let xx = 0; xx < w; xx++) acc[xx] += img[r + xx] * kv;
       }
+      const orow = yy * w;
+      for (let xx = 0; xx < w; xx++) out[orow + xx] = clip8(acc[xx]);
     }
     img = out;
   }
