@@ -120,7 +120,7 @@ describe('loadOmniglot sources', () => {
       for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) o[i * s + j] = img[j * s + (s - 1 - i)];
       return o;
     };
-    let want = Float32Array.from(raw);
+    let want: Float32Array = Float32Array.from(raw);
     for (let k = 0; k < 4; k++) {
       expect(Array.from(ds.image(1, 1, k))).toEqual(Array.from(want));
       want = rot(want);
