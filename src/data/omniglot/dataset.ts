@@ -80,30 +80,34 @@ export interface LoadOmniglotOptions {
   cacheDir?: string;
 }
 
-/** Index maps of the rotations by 0, 90, 180 and 270 degrees counterclockwise (as np.rot90). */
-const rotationMaps = new Map<number, Int32Array[]>();
-
 /**
- * For a `size x size` image, `maps[k][p]` is the source pixel of output pixel p after a rotation by
- * k x 90 degrees counterclockwise (`np.rot90(img, k)`, `tf.image.rot90`): out[i][j] = in[j][n-1-i]
- * for k = 1.
+ * Copies the `size x size` image at `src` in `from` into `to` at `at`, rotated by `k` quarter
+ * turns counterclockwise, as `np.rot90(img, k)` and `tf.image.rot90` (out[i][j] = in[j][n-1-i]
+ * for k = 1). A half turn is a reversed copy; quarter turns read columns.
  */
-export function rotationIndex(size: number): Int32Array[] {
-  let maps = rotationMaps.get(size);
-  if (maps) return maps;
-  maps = [0, 1, 2, 3].map(() => new Int32Array(size * size));
-  const n = size - 1;
-  for (let i = 0; i < size; i++) {
-    for (let j = 0; j < size; j++) {
-      const p = i * size + j;
-      maps[0][p] = p;
-      maps[1][p] = j * size + (n - i);
-      maps[2][p] = (n - i) * size + (n - j);
-      maps[3][p] = (n - j) * size + i;
+export function copyRotated(to: Float32Array, at: number, from: Float32Array, src: number, size: number, k: number): void {
+  const s2 = size * size;
+  const n1 = size - 1;
+  if (k === 0) {
+    to.set(from.subarray(src, src + s2), at);
+  } else if (k === 2) {
+    to.set(from.subarray(src, src + s2), at);
+    to.subarray(at, at + s2).reverse();
+  } else if (k === 1) {
+    // out[i][j] = in[j][n-1-i]: output row i is input column n-1-i, top to bottom.
+    for (let i = 0; i < size; i++) {
+      const col = src + n1 - i;
+      const row = at + i * size;
+      for (let j = 0; j < size; j++) to[row + j] = from[col + j * size];
+    }
+  } else {
+    // out[i][j] = in[n-1-j][i]: output row i is input column i, bottom to top.
+    for (let i = 0; i < size; i++) {
+      const col = src + n1 * size + i;
+      const row = at + i * size;
+      for (let j = 0; j < size; j++) to[row + j] = from[col - j * size];
     }
   }
-  rotationMaps.set(size, maps);
-  return maps;
 }
 
 function checkRotation(op: string, k: number): void {
@@ -171,9 +175,7 @@ export class OmniglotDataset {
     checkRotation(op, rotation);
     const s2 = this.imageSize * this.imageSize;
     const out = new Float32Array(s2);
-    const map = rotationIndex(this.imageSize)[rotation];
-    const base = (c.offset + drawing) * s2;
-    for (let p = 0; p < s2; p++) out[p] = this.images[base + map[p]];
+    copyRotated(out, 0, this.images, (c.offset + drawing) * s2, this.imageSize, rotation);
     return out;
   }
 

@@ -22,7 +22,7 @@
 import { rand, tensor } from '../../tensor/creation.js';
 import type { Device } from '../../tensor/dtype.js';
 import type { Task, TaskSampler } from '../task.js';
-import { rotationIndex, type OmniglotDataset } from './dataset.js';
+import { copyRotated, type OmniglotDataset } from './dataset.js';
 import { omniglotMamlSplits, type OmniglotSplits } from './splits.js';
 
 /** One class of an episode: a character (index into `dataset.characters`) and a rotation. */
@@ -176,22 +176,16 @@ export class OmniglotSampler implements TaskSampler {
     const dq = new Int32Array(ways * queries);
     const draw = new Int32Array(perClass);
     const classes: OmniglotClass[] = [];
-    const maps = rotationIndex(size);
     const images = dataset.images;
     for (let c = 0; c < ways; c++) {
       const cls = this.classAt(picked[c]);
       classes.push(cls);
       const ch = dataset.characters[cls.character];
       distinct(ch.count, perClass, u, at + ways + c * perClass, draw);
-      const map = maps[cls.rotation];
       for (let i = 0; i < perClass; i++) {
         const support = i < shots;
         const row = support ? c * shots + i : c * queries + (i - shots);
-        const dst = support ? xs : xq;
-        const src = (ch.offset + draw[i]) * s2;
-        const o = row * s2;
-        if (cls.rotation === 0) dst.set(images.subarray(src, src + s2), o);
-        else for (let p = 0; p < s2; p++) dst[o + p] = images[src + map[p]];
+        copyRotated(support ? xs : xq, row * s2, images, (ch.offset + draw[i]) * s2, size, cls.rotation);
         (support ? ys : yq)[row] = c;
         (support ? ds : dq)[row] = draw[i];
       }

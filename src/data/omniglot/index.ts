@@ -4,7 +4,7 @@
  * runs.
  */
 export {
-  loadOmniglot, OmniglotDataset, defaultOmniglotCacheDir, rotationIndex,
+  loadOmniglot, OmniglotDataset, defaultOmniglotCacheDir, copyRotated,
   type OmniglotCharacter, type OmniglotSourceInfo, type OmniglotDatasetInit, type LoadOmniglotOptions,
 } from './dataset.js';
 export { OMNIGLOT_SETS, type OmniglotSetName } from './source.js';

@@ -20,6 +20,7 @@
 /** A resampling filter: see the module comment. */
 export type ResizeFilter = 'lanczos' | 'bilinear' | 'box' | 'nearest';
 
+/** Every {@link ResizeFilter}. */
 export const RESIZE_FILTERS: readonly ResizeFilter[] = ['lanczos', 'bilinear', 'box', 'nearest'];
 
 const PRECISION_BITS = 32 - 8 - 2;

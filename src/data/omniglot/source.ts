@@ -17,6 +17,7 @@ import { isJunk, readZip } from './zip.js';
 /** The official image sets. */
 export type OmniglotSetName = 'background' | 'evaluation' | 'background_small1' | 'background_small2';
 
+/** Every {@link OmniglotSetName}. */
 export const OMNIGLOT_SETS: readonly OmniglotSetName[] = ['background', 'evaluation', 'background_small1', 'background_small2'];
 
 /** One image set found on disk, before it is read. */
