@@ -69,7 +69,7 @@ __global__ void __launch_bounds__(256) gemm_simt(int M, int N, int K, int64_t b0
   const int z = blockIdx.z;
   const int s = z % splits;
   const int64_t b = b0 + z / splits;
-  const int kb = split_begin(K, BK, s, splits), ke = split_begin(K, BK, s + 1, splits);
+  const int kb = split_begin(K, BK, s, splits), ke = min(split_begin(K, BK, s + 1, splits), K);
   const auto al = al0.bound(b);
   const auto bl = bl0.bound(b);
   const bool ak = al.contig_k(), bn = bl.contig_n();
@@ -165,16 +165,17 @@ __global__ void __launch_bounds__(256) gemm_tf32(int M, int N, int K, int64_t b0
   using namespace nvcuda;
   constexpr int BM = 128, BN = 128, BK = 32, NT = 256;
   constexpr int LDA = BK + 4, LDB = BN + 4;
-  __shared__ float As[BM * LDA];   // row-major [m][k]
-  __shared__ float Bs[BK * LDB];   // row-major [k][n]
-  __shared__ float Cs[8][16 * 16]; // one fragment per warp for the guarded epilogue
+  // WMMA loads and stores need 256-bit aligned pointers: every fragment offset below is a multiple of 8 floats.
+  __shared__ __align__(128) float As[BM * LDA];   // row-major [m][k]
+  __shared__ __align__(128) float Bs[BK * LDB];   // row-major [k][n]
+  __shared__ __align__(128) float Cs[8][16 * 16]; // one fragment per warp for the guarded epilogue
   const int t = threadIdx.x, warp = t / 32, lane = t % 32;
   const int wm = warp / 4, wn = warp % 4;  // 2 x 4 warps, each 64 x 32
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
   const int z = blockIdx.z;
   const int s = z % splits;
   const int64_t b = b0 + z / splits;
-  const int kb = split_begin(K, BK, s, splits), ke = split_begin(K, BK, s + 1, splits);
+  const int kb = split_begin(K, BK, s, splits), ke = min(split_begin(K, BK, s + 1, splits), K);
   const auto al = al0.bound(b);
   const auto bl = bl0.bound(b);
   const bool ak = al.contig_k(), bn = bl.contig_n();
