@@ -91,7 +91,8 @@ long long* err_record() {
     require_device();
     void* p = nullptr;
     check(cudaMalloc(&p, 4 * sizeof(long long)), "allocating the error record");
-    check(cudaMemset(p, 0, 4 * sizeof(long long)), "clearing the error record");
+    // On the compute stream: it is non-blocking, so the legacy default stream would not order it.
+    check(cudaMemsetAsync(p, 0, 4 * sizeof(long long), stream()), "clearing the error record");
     return static_cast<long long*>(p);
   }();
   g_indexing_pending = true;
@@ -118,7 +119,7 @@ void throw_deferred_error() {
   long long h[4] = {};
   check(cudaMemcpy(h, rec, sizeof h, cudaMemcpyDeviceToHost), "reading the error record");
   if (h[0] == 0) return;
-  check(cudaMemset(rec, 0, sizeof h), "clearing the error record");
+  check(cudaMemsetAsync(rec, 0, sizeof h, stream()), "clearing the error record");
   const int op = int(h[0] - 1);
   std::string msg = std::string("cuda: ") + ts_name(op) + ": index " + std::to_string(h[1]);
   if (Op(op) == Op::ONE_HOT) msg += " is out of range for " + std::to_string(h[2]) + " classes";
