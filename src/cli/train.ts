@@ -15,6 +15,7 @@ import { plot } from './plot.js';
 import * as fs from 'node:fs';
 import * as mg from '../index.js';
 import { progressBar } from './progress.js';
+import { OMNIGLOT_TRAIN_USAGE, peekOption, trainOmniglot } from './omniglot.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
 import {
   ALGOS, buildLearner, buildNet, configPath, iterationSeed, loadCheckpoint, mamlStep, metricsPath, modelPath, pretrainTasks, readConfig, saveCheckpoint,
@@ -25,7 +26,8 @@ export const TRAIN_USAGE = `usage: metagrad train --algo <${ALGOS.join('|')}> --
   [--iterations N] [--meta-batch B] [--meta-lr LR] [--inner-steps K] [--inner-lr A]
   [--shots K] [--query Q] [--first-order] [--seed S] [--device cpu] [--save-every N]
   [--log-every N] [--per-task] [--json]
-  sinusoid-reptile (the OpenAI Reptile sine example; --algo reptile): [--inner-batch 10] [--inner-epochs 1]`;
+  sinusoid-reptile (the OpenAI Reptile sine example; --algo reptile): [--inner-batch 10] [--inner-epochs 1]
+${OMNIGLOT_TRAIN_USAGE}`;
 
 const OPTIONS = {
   algo: { type: 'string' },
@@ -109,6 +111,7 @@ function configFrom(values: Record<string, string | boolean | undefined>): RunCo
 }
 
 export async function train(argv: string[], io: CliIO): Promise<number> {
+  if (peekOption(argv, 'task')?.startsWith('omniglot')) return trainOmniglot(argv, io);
   const { values } = parse(argv, OPTIONS);
   const out = strOpt(values, 'out');
   const json = values.json === true;
