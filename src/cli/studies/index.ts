@@ -1,0 +1,10 @@
+/**
+ * The registry of `metagrad study` analyses, in the order the usage lists them. Adding a study:
+ * write src/cli/studies/<name>.ts exporting a `Study` (see ./study.ts) and add it here.
+ */
+import type { Study } from './study.js';
+import { taylorStudy } from './taylor.js';
+
+export const STUDIES: readonly Study[] = [taylorStudy];
+
+export type { Study, StudyContext, StudyOutput, Table } from './study.js';
