@@ -34,6 +34,7 @@ import * as mg from '../../index.js';
 import type { Activation } from '../../meta/batched.js';
 import { intOpt, UsageError } from '../args.js';
 import { COLORS, figure, fmtNum, lineChart, type LineSeries } from '../svg.js';
+import { releaseGraph } from './graph.js';
 import { intListOpt, numListOpt } from './options.js';
 import { dot, jackknife, logLogSlope, norm, polyfit } from './stats.js';
 import type { Study, StudyOutput } from './study.js';
@@ -136,44 +137,52 @@ export function taylorChunkSums(theta: readonly Tensor[], draws: TaylorDraws, al
     const dotAll = (a: readonly Tensor[], b: readonly Tensor[]) => a.map((t, i) => t.mul(b[i]).sum()).reduce((s, t) => s.add(t));
     const stop = (a: readonly Tensor[]) => a.map((t) => t.detach());
     const addT = (a: readonly Tensor[], b: readonly Tensor[]) => a.map((t, i) => t.add(b[i]));
-    const hv = (s: Tensor) => mg.grad(s, th, { retainGraph: true }) as Tensor[];
+    // Every end of the graph, for releaseGraph once its gradients are taken.
+    let ends: Tensor[] = [];
+    const hv = (s: Tensor) => {
+      ends.push(s);
+      return mg.grad(s, th, { retainGraph: true }) as Tensor[];
+    };
 
     // alpha-independent: gradients at theta (with their graphs, for the Hessian-vector products).
     const g: Tensor[][] = [];
-    for (let i = 0; i < K; i++) g.push(mg.grad(loss(th, i), th, { createGraph: true, retainGraph: true }) as Tensor[]);
+    for (let i = 0; i < K; i++) {
+      const l = loss(th, i);
+      g.push(mg.grad(l, th, { createGraph: true, retainGraph: true }) as Tensor[]);
+      ends.push(l, ...g[i]);
+    }
     const prefix: Tensor[][] = [g[0]];
     for (let i = 1; i < K; i++) prefix.push(addT(prefix[i - 1], g[i]));
-    mg.tidy(() => {
-      addInto(out, layout.G, flatSum(prefix[K - 1].map((t) => t.detach().div(K))));
-      // Mean over ordered pairs i != j of H_i g_j: sum_i H_i (P_K - g_i) / (K (K - 1)).
-      let s: Tensor | null = null;
-      for (let i = 0; i < K; i++) {
-        const term = dotAll(g[i], stop(prefix[K - 1].map((t, p) => t.sub(g[i][p]))));
-        s = s === null ? term : s.add(term);
-      }
-      addInto(out, layout.I, flatSum(hv(s!).map((t) => t.div(K * (K - 1)))));
-    });
+    // (No inner tidy scopes here: the products below stay alive until releaseGraph frees the graph.)
+    addInto(out, layout.G, flatSum(prefix[K - 1].map((t) => t.detach().div(K))));
+    // Mean over ordered pairs i != j of H_i g_j: sum_i H_i (P_K - g_i) / (K (K - 1)).
+    let pairs: Tensor | null = null;
+    for (let i = 0; i < K; i++) {
+      const term = dotAll(g[i], stop(prefix[K - 1].map((t, p) => t.sub(g[i][p]))));
+      pairs = pairs === null ? term : pairs.add(term);
+    }
+    addInto(out, layout.I, flatSum(hv(pairs!).map((t) => t.div(K * (K - 1)))));
     let reptileC1: Float64Array = new Float64Array(P);
     for (let k = 2; k <= K; k++) {
-      mg.tidy(() => {
-        const gk = g[k - 1];
-        const before = prefix[k - 2];
-        const fom = flatSum(hv(dotAll(gk, stop(before))).map((t) => t.neg()));
-        const maml = flatSum(hv(dotAll(gk, stop(before)).add(dotAll(before, stop(gk)))).map((t) => t.neg()));
-        reptileC1 = reptileC1.map((v, i) => v + fom[i]);
-        const gk0 = flatSum(stop(gk));
-        addInto(out, layout.c0('maml', k), gk0);
-        addInto(out, layout.c0('fomaml', k), gk0);
-        addInto(out, layout.c0('reptile', k), flatSum(stop(prefix[k - 1])));
-        addInto(out, layout.c1('maml', k), maml);
-        addInto(out, layout.c1('fomaml', k), fom);
-        addInto(out, layout.c1('reptile', k), reptileC1);
-      });
+      const gk = g[k - 1];
+      const before = prefix[k - 2];
+      const fom = flatSum(hv(dotAll(gk, stop(before))).map((t) => t.neg()));
+      const maml = flatSum(hv(dotAll(gk, stop(before)).add(dotAll(before, stop(gk)))).map((t) => t.neg()));
+      reptileC1 = reptileC1.map((v, i) => v + fom[i]);
+      const gk0 = flatSum(stop(gk));
+      addInto(out, layout.c0('maml', k), gk0);
+      addInto(out, layout.c0('fomaml', k), gk0);
+      addInto(out, layout.c0('reptile', k), flatSum(stop(prefix[k - 1])));
+      addInto(out, layout.c1('maml', k), maml);
+      addInto(out, layout.c1('fomaml', k), fom);
+      addInto(out, layout.c1('reptile', k), reptileC1);
     }
+    releaseGraph(ends, th);
 
     // The actual updates at each alpha.
     alphas.forEach((alpha, a) => {
       mg.tidy(() => {
+        ends = [];
         let phi: Tensor[] = th;
         let reptile: Tensor[] | null = null;
         for (let i = 0; i < K; i++) {
@@ -181,6 +190,7 @@ export function taylorChunkSums(theta: readonly Tensor[], draws: TaylorDraws, al
           const l = loss(phi, i);
           const last = i === K - 1;
           const gi = mg.grad(l, phi, { createGraph: !last, retainGraph: true }) as Tensor[];
+          ends.push(l, ...gi);
           const giv = stop(gi);
           reptile = reptile === null ? giv : addT(reptile, giv);
           if (k >= 2) {
@@ -190,6 +200,7 @@ export function taylorChunkSums(theta: readonly Tensor[], draws: TaylorDraws, al
           }
           if (!last) phi = phi.map((p, j) => p.sub(gi[j].mul(alpha)));
         }
+        releaseGraph(ends, th);
       });
     });
   });
