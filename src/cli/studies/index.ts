@@ -3,8 +3,9 @@
  * write src/cli/studies/<name>.ts exporting a `Study` (see ./study.ts) and add it here.
  */
 import type { Study } from './study.js';
+import { gradientCombinationsStudy } from './gradient_combinations.js';
 import { taylorStudy } from './taylor.js';
 
-export const STUDIES: readonly Study[] = [taylorStudy];
+export const STUDIES: readonly Study[] = [taylorStudy, gradientCombinationsStudy];
 
 export type { Study, StudyContext, StudyOutput, Table } from './study.js';
