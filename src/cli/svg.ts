@@ -216,8 +216,11 @@ export interface LegendItem {
   box?: boolean;
 }
 
-/** Where a legend goes inside the plotting area. */
-export type LegendPosition = 'top-right' | 'top-left' | 'bottom-right' | 'bottom-left' | 'none';
+/**
+ * Where a legend goes: inside the plotting area, or `'outside-right'` beside it (draw the chart into
+ * a narrower rectangle to leave room).
+ */
+export type LegendPosition = 'top-right' | 'top-left' | 'bottom-right' | 'bottom-left' | 'outside-right' | 'none';
 
 /** Approximate width of a text in pixels (sans-serif). */
 const textWidth = (s: string, size: number): number => s.length * size * 0.56;
@@ -228,8 +231,8 @@ function legend(r: Rect, items: readonly LegendItem[], pos: LegendPosition): str
   const lh = 15;
   const w = 34 + Math.max(...items.map((i) => textWidth(i.label, size)));
   const h = items.length * lh + 6;
-  const x = pos.endsWith('right') ? r.x + r.w - w - 6 : r.x + 6;
-  const y = pos.startsWith('top') ? r.y + 6 : r.y + r.h - h - 6;
+  const x = pos === 'outside-right' ? r.x + r.w + 10 : pos.endsWith('right') ? r.x + r.w - w - 6 : r.x + 6;
+  const y = pos.startsWith('top') || pos === 'outside-right' ? r.y + (pos === 'outside-right' ? 0 : 6) : r.y + r.h - h - 6;
   let s = `<rect x="${num(x)}" y="${num(y)}" width="${num(w)}" height="${h}" fill="white" fill-opacity="0.85" stroke="#bbb"/>\n`;
   items.forEach((it, i) => {
     const Y = y + 4 + lh * i + lh / 2;
@@ -441,12 +444,12 @@ export interface HeatMapSpec {
   ylabel?: string;
   /** The colour bar's label. */
   colorLabel?: string;
-  /** `'sequential'` (viridis-like, default) or `'diverging'` (blue-white-red around `center`). */
+  /** `'sequential'` (viridis-like, default) or `'diverging'` (blue-white-red around `center`: 0, or 1 with `log`). */
   scale?: 'sequential' | 'diverging';
   center?: number;
   min?: number;
   max?: number;
-  /** Colour by log10 of the values (sequential only). */
+  /** Colour by log10 of the values (a diverging scale is then centred on log10(center), default 1). */
   log?: boolean;
   /** Writes each cell's value in it (formatted by `format`). Default true. */
   annotate?: boolean;
@@ -477,13 +480,13 @@ export function heatMap(r: Rect, spec: HeatMapSpec): string {
   const rows = spec.yLabels.length;
   const cols = spec.xLabels.length;
   const diverging = spec.scale === 'diverging';
-  const useLog = spec.log === true && !diverging;
+  const useLog = spec.log === true;
   const tr = (v: number) => (useLog ? (v > 0 ? Math.log10(v) : NaN) : v);
   const flat = spec.values.flat().map(tr).filter(Number.isFinite);
   let lo = spec.min !== undefined ? tr(spec.min) : flat.length ? Math.min(...flat) : 0;
   let hi = spec.max !== undefined ? tr(spec.max) : flat.length ? Math.max(...flat) : 1;
   if (diverging) {
-    const c = spec.center ?? 0;
+    const c = tr(spec.center ?? (useLog ? 1 : 0));
     const m = Math.max(Math.abs(lo - c), Math.abs(hi - c)) || 1;
     lo = c - m;
     hi = c + m;

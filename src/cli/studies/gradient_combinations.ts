@@ -170,12 +170,12 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
       const hi = evalIts.map((_, e) => Math.max(...curves[c].map((cv) => cv[e])));
       return { label: comb.label, x: evalIts, y, lo: seeds > 1 ? lo : undefined, hi: seeds > 1 ? hi : undefined, color: COLORS[c], dash: comb.terms.length > 1 ? undefined : '6 3' };
     });
-    return lineChart(r, { title: 'meta-test: held-out MSE after 4 adaptation steps', x: { label: 'outer iteration' }, y: { label: 'MSE (log scale)', log: true }, series, legend: 'bottom-left' });
+    return lineChart({ ...r, w: r.w - 200 }, { title: 'meta-test: held-out MSE after 4 adaptation steps', x: { label: 'outer iteration' }, y: { label: 'MSE (log scale)', log: true }, series, legend: 'outside-right' });
   };
   const barPanel = (r: Parameters<typeof barChart>[0]) =>
     barChart(r, {
       title: 'final held-out MSE (± 95% over tasks)',
-      groups: COMBINATIONS.map((c) => c.name),
+      groups: COMBINATIONS.map((c) => c.name.replace('g1+g2+g3+g4', 'g1+..+g4')),
       series: [{ label: 'final MSE', values: rows.map((x) => x.final), lo: rows.map((x) => x.final - x.ci), hi: rows.map((x) => x.final + x.ci), color: COLORS[0] }],
       y: { label: 'MSE' },
       legend: 'none',
@@ -185,17 +185,32 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
     subtitle: `1-${hidden.join('-')}-1 ReLU; 4 minibatches of ${B} points per task, inner SGD lr ${innerLr}; Adam(lr ${metaLr}, beta1 0), meta-batch ${T}; ${seeds} seed${seeds > 1 ? 's (band: min-max)' : ''}; ${evalTasks} held-out tasks`,
     panels: [curvePanel, barPanel],
     cols: 2,
-    panelWidth: 620,
+    panelWidth: 640,
     panelHeight: 420,
   });
 
   const byName = Object.fromEntries(COMBINATIONS.map((c, i) => [c.name, rows[i]]));
   const order = [...rows].sort((a, b) => a.final - b.final);
   const f = (n: string) => fmtNum(byName[n].final);
+  // Instability: a mean curve that climbs to more than twice its running minimum.
+  const unstable = COMBINATIONS.map((comb, c) => {
+    const y = evalIts.map((_, e) => mean(curves[c].map((cv) => cv[e])));
+    let best = Infinity;
+    let peak = 0;
+    let at = 0;
+    y.forEach((v, e) => {
+      best = Math.min(best, v);
+      if (v / best > peak) [peak, at] = [v / best, evalIts[e]];
+    });
+    return { name: comb.name, peak, at, value: y[evalIts.indexOf(at)] };
+  }).filter((u) => u.peak > 2);
   const findings = [
     `Ranking by final held-out MSE (lower is better): ${order.map((r) => `${r.combination.split(' ')[0]} ${fmtNum(r.final)}`).join(' < ')}. Paired over the same held-out tasks, ${rows.filter((r) => r.diff !== null && r.diff - (r.diffCi ?? 0) > 0).map((r) => r.combination.split(' ')[0]).join(', ') || 'no combination'} ${rows.filter((r) => r.diff !== null && r.diff - (r.diffCi ?? 0) > 0).length === 1 ? 'is' : 'are'} significantly worse than the 4-step sum (95%), and ${rows.filter((r) => r.diff !== null && r.diff + (r.diffCi ?? 0) < 0).map((r) => r.combination.split(' ')[0]).join(', ') || 'none'} significantly better.`,
     `Joint training (g1) ends at ${f('g1')}: it learns the average function, which few steps of fine-tuning cannot turn into a given sinusoid; every direction that contains a gradient taken after adaptation (g2, g3, g4 and the sums) ${rows.slice(1).every((r) => r.final < byName.g1.final) ? 'does better' : 'does not always do better'}.`,
     `First-order MAML with more inner steps: g2 ${f('g2')}, g3 ${f('g3')}, g4 ${f('g4')}. Adding g1 to the sum (Reptile): g1+g2 ${f('g1+g2')}, g1+g2+g3 ${f('g1+g2+g3')}, g1+..+g4 ${f('g1+g2+g3+g4')}. In the paper (Omniglot) the sums learn fastest and g1 alone fails; here ${byName['g1+g2+g3+g4'].final < byName.g4.final ? 'the 4-step sum beats g4 alone' : 'g4 alone is at least as good as the 4-step sum'}${byName['g1+g2'].final < byName.g2.final ? ', and g1+g2 beats g2' : ', and g2 alone is at least as good as g1+g2'}.`,
+    unstable.length
+      ? `Unstable training: ${unstable.map((u) => `${u.name} climbs to ${fmtNum(u.value)} at iteration ${u.at} (${u.peak.toFixed(1)}× its best so far)`).join('; ')}. The sums that include g1 show no such jumps${unstable.some((u) => u.name.startsWith('g1+')) ? ' except those listed' : ''}.`
+      : 'No combination\'s meta-test curve climbs above twice its running minimum (training is stable for all seven).',
     `Task: sinusoid (no Omniglot loader in src/data yet). ${seeds} seed${seeds > 1 ? 's' : ''} per combination, same initialisation and tasks for all; the ± column is over the ${evalTasks} held-out tasks${seeds > 1 ? ' pooled over the seeds' : ''}, not over seeds. Wall time ${wall.toFixed(0)} s.`,
   ];
   return {

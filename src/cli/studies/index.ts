@@ -4,8 +4,9 @@
  */
 import type { Study } from './study.js';
 import { gradientCombinationsStudy } from './gradient_combinations.js';
+import { tailsStudy } from './tails.js';
 import { taylorStudy } from './taylor.js';
 
-export const STUDIES: readonly Study[] = [taylorStudy, gradientCombinationsStudy];
+export const STUDIES: readonly Study[] = [taylorStudy, gradientCombinationsStudy, tailsStudy];
 
 export type { Study, StudyContext, StudyOutput, Table } from './study.js';
