@@ -4,9 +4,11 @@
  */
 import type { Study } from './study.js';
 import { gradientCombinationsStudy } from './gradient_combinations.js';
+import { hvpCostStudy } from './hvp_cost.js';
+import { innerStepsStudy } from './inner_steps.js';
 import { tailsStudy } from './tails.js';
 import { taylorStudy } from './taylor.js';
 
-export const STUDIES: readonly Study[] = [taylorStudy, gradientCombinationsStudy, tailsStudy];
+export const STUDIES: readonly Study[] = [taylorStudy, gradientCombinationsStudy, tailsStudy, innerStepsStudy, hvpCostStudy];
 
 export type { Study, StudyContext, StudyOutput, Table } from './study.js';
