@@ -504,13 +504,15 @@ export function heatMap(r: Rect, spec: HeatMapSpec): string {
       const tv = t(v);
       const color = interpolateColor(palette, tv);
       s += `<rect x="${num(r.x + j * cw)}" y="${num(r.y + i * ch)}" width="${num(cw + 0.5)}" height="${num(ch + 0.5)}" fill="${color}"/>`;
-      if (spec.annotate !== false && Number.isFinite(v)) {
+      if (spec.annotate !== false && !Number.isFinite(v)) {
+        s += `<text x="${num(r.x + (j + 0.5) * cw)}" y="${num(r.y + (i + 0.5) * ch + 4)}" font-size="11" text-anchor="middle" fill="#333">n/a</text>`;
+      } else if (spec.annotate !== false) {
         // Dark text on light cells, white on dark ones.
         const [R, G, B] = hexToRgb(color);
         const light = 0.299 * R + 0.587 * G + 0.114 * B > 140;
         const size = Math.min(11, ch * 0.45, (cw / Math.max(fmt(v).length, 1)) * 1.6);
         s += `<text x="${num(r.x + (j + 0.5) * cw)}" y="${num(r.y + (i + 0.5) * ch + size * 0.35)}" font-size="${num(size)}" text-anchor="middle" fill="${light ? '#000' : '#fff'}">${esc(fmt(v))}</text>`;
-    }
+      }
     }
     s += '\n';
   }

@@ -69,7 +69,7 @@ const OPTIONS = {
   hidden: { type: 'string' },
 } as const;
 
-const DEFAULTS = { steps: [1, 2, 4, 8], batches: [5, 10, 20], trainPoints: 20, iterations: 1000, metaBatch: 5, innerLr: 0.02, metaLr: 0.002, evalTasks: 300, query: 50, hidden: [40, 40] };
+const DEFAULTS = { steps: [1, 2, 4, 8], batches: [5, 10, 20], trainPoints: 20, iterations: 1000, metaBatch: 5, innerLr: 0.01, metaLr: 0.001, evalTasks: 300, query: 50, hidden: [40, 40] };
 
 async function run(values: Record<string, string | boolean | undefined>, ctx: StudyContext): Promise<StudyOutput> {
   const steps = [...new Set(intListOpt(values, 'steps', DEFAULTS.steps))].sort((a, b) => a - b);
@@ -92,8 +92,10 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
     return { train: slicePoints(p, 0, N), query: slicePoints(p, N, N + Q) };
   });
 
-  // results[b][s][v]: per-task held-out MSEs after training.
+  // results[b][s][v]: per-task held-out MSEs after training; skipped[b][s][v]: outer steps skipped
+  // because the direction was not finite (the inner loop diverged).
   const results: number[][][][] = sizes.map(() => steps.map(() => TAIL_VARIANTS.map(() => [] as number[])));
+  const skipped: number[][][] = sizes.map(() => steps.map(() => TAIL_VARIANTS.map(() => 0)));
   const cost = (k: number) => k + 1;
   const totalWork = sizes.length * TAIL_VARIANTS.length * iterations * steps.reduce((a, k) => a + cost(k), 0);
   let done = 0;
@@ -111,6 +113,10 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
             mg.tidy(() => {
               const pts = sampleTasks(T, N + B);
               const dir = tailDirection(variant, params, slicePoints(pts, 0, N), slicePoints(pts, N, N + B), k, B, innerLr);
+              if (!Number.isFinite(dir.map((t) => t.sum()).reduce((a, b) => a.add(b)).item())) {
+                skipped[bi][si][vi]++;
+                return;
+              }
               params.forEach((p, i) => (p.grad = mg.keep(dir[i])));
               opt.step();
               opt.zeroGrad();
@@ -135,18 +141,26 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
   ctx.progress(totalWork, totalWork, 'done');
   const wall = (Date.now() - t0) / 1000;
 
+  // Means over the held-out tasks whose adapted MSE is finite (a diverged run has none).
+  const fin = (v: readonly number[]) => v.filter(Number.isFinite);
+  const avg = (bi: number, si: number, vi: number) => {
+    const f = fin(results[bi][si][vi]);
+    return f.length ? mean(f) : NaN;
+  };
   const rows: Record<string, number | string | null>[] = [];
   sizes.forEach((B, bi) => {
     steps.forEach((k, si) => {
       const [sep, sh, rep] = results[bi][si];
-      const diff = sh.map((v, i) => v - sep[i]);
+      const diff = fin(sh.map((v, i) => v - sep[i]));
+      const bad = TAIL_VARIANTS.map((_, vi) => results[bi][si][vi].length - fin(results[bi][si][vi]).length);
       rows.push({
         batch: B, steps: k,
-        separate: mean(sep), separateCi: ci95(sep),
-        shared: mean(sh), sharedCi: ci95(sh),
-        reptile: mean(rep), reptileCi: ci95(rep),
-        diff: mean(diff), diffCi: ci95(diff),
-        ratio: mean(sh) / mean(sep),
+        separate: avg(bi, si, 0), separateCi: ci95(fin(sep)),
+        shared: avg(bi, si, 1), sharedCi: ci95(fin(sh)),
+        reptile: avg(bi, si, 2), reptileCi: ci95(fin(rep)),
+        diff: diff.length ? mean(diff) : NaN, diffCi: ci95(diff),
+        ratio: avg(bi, si, 1) / avg(bi, si, 0),
+        diverged: TAIL_VARIANTS.map((v, vi) => (skipped[bi][si][vi] || bad[vi] ? `${v}: ${skipped[bi][si][vi]} its, ${bad[vi]} tasks` : '')).filter(Boolean).join('; '),
       });
     });
   });
@@ -163,14 +177,15 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
       { key: 'diff', label: 'shared − separate (paired)' },
       { key: 'diffCi', label: '± 95%', digits: 2 },
       { key: 'ratio', label: 'shared / separate', digits: 3 },
+      { key: 'diverged', label: 'non-finite (skipped outer steps, held-out tasks)' },
     ],
     rows,
   };
 
   const panels: Panel[] = sizes.map((B, bi) => (r) => {
     const series: LineSeries[] = TAIL_VARIANTS.map((v, vi) => {
-      const y = steps.map((_, si) => mean(results[bi][si][vi]));
-      const c = steps.map((_, si) => ci95(results[bi][si][vi]));
+      const y = steps.map((_, si) => avg(bi, si, vi));
+      const c = steps.map((_, si) => ci95(fin(results[bi][si][vi])));
       return { label: LABEL[v], x: steps, y, lo: y.map((m, i) => m - c[i]), hi: y.map((m, i) => m + c[i]), errorStyle: 'bars', markers: true, color: COLORS[vi], dash: v === 'reptile' ? '5 3' : undefined };
     });
     return lineChart(r, {
@@ -186,7 +201,7 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
       title: 'shared / separate tail (held-out MSE ratio)',
       xLabels: steps.map(String),
       yLabels: sizes.map(String),
-      values: sizes.map((_, bi) => steps.map((_, si) => mean(results[bi][si][1]) / mean(results[bi][si][0]))),
+      values: sizes.map((_, bi) => steps.map((_, si) => avg(bi, si, 1) / avg(bi, si, 0))),
       xlabel: 'inner steps k',
       ylabel: 'batch size',
       colorLabel: 'ratio (log colour scale; 1 = equal)',
@@ -205,9 +220,10 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
     panelHeight: 360,
   });
 
+  const divergedRows = rows.filter((r) => r.diverged !== '');
   const worse = rows.filter((r) => (r.diff as number) - (r.diffCi as number) > 0);
   const better = rows.filter((r) => (r.diff as number) + (r.diffCi as number) < 0);
-  const worst = rows.reduce((w, r) => ((r.ratio as number) > (w.ratio as number) ? r : w));
+  const worst = rows.filter((r) => Number.isFinite(r.ratio)).reduce((w, r) => ((r.ratio as number) > (w.ratio as number) ? r : w), rows[0]);
   const full = rows.filter((r) => r.batch === N);
   const findings = [
     `Shared-tail FOMAML is significantly worse than separate-tail (paired over ${evalTasks} held-out tasks, 95%) in ${worse.length} of ${rows.length} cells${better.length ? ` and significantly better in ${better.length}` : ''}; the worst cell is batch ${worst.batch}, k = ${worst.steps}, where shared-tail's MSE is ${fmtNum(worst.ratio as number)}× separate-tail's.`,
@@ -215,6 +231,9 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
       ? `With full batches (${N} points) the shared tail is the inner loop's own data: the ratio over k = ${steps.join(', ')} is ${full.map((r) => fmtNum(r.ratio as number)).join(', ')}. The outer gradient is then taken on points the network has just fitted, so it carries less of the information a separate tail gives about generalising from the training points.`
       : '',
     `Reptile (no tail) over the cells: ${rows.map((r) => fmtNum(r.reptile as number)).join(', ')} (same order as the table). In the paper (Omniglot) shared-tail FOMAML degrades as the overlap between the inner-loop data and the tail grows (more steps, larger batches) while separate-tail FOMAML and Reptile do not; compare the table's ratio column along k and along the batch size.`,
+    divergedRows.length
+      ? `Diverged (non-finite inner loops: the outer step was skipped, or held-out adaptation blew up): ${divergedRows.map((r) => `batch ${r.batch}, k = ${r.steps}: ${r.diverged}`).join('; ')}. Means are over the finite held-out tasks; a cell with none is left blank in the figure.`
+      : 'No run diverged (every inner loop stayed finite).',
     `Wall time ${wall.toFixed(0)} s; one training run per cell and variant (the ± are over held-out tasks, not over training seeds).`,
   ].filter(Boolean);
   return {

@@ -322,7 +322,7 @@ export function tanhMlpParams(hidden: readonly number[]): Tensor[] {
   for (let i = 0; i < sizes.length - 1; i++) {
     const lin = new mg.nn.Linear(sizes[i], sizes[i + 1]);
     for (const p of lin.parameters()) {
-      out.push(mg.keep(p.detach().to('float64')));
+      out.push(mg.tidy(() => p.detach().to('float64')));
       p.dispose();
     }
   }
