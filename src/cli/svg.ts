@@ -37,7 +37,7 @@ export function fmtNum(v: number, digits = 3): string {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return '0';
   const a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-3) return v.toExponential(Math.max(0, digits - 2)).replace(/\.?0+e/, 'e');
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(Math.max(0, digits - 1)).replace(/\.?0+e/, 'e');
   return String(Number(v.toPrecision(digits)));
 }
 
@@ -124,9 +124,12 @@ function logTicks(lo: number, hi: number): number[] {
   const out: number[] = [];
   const e0 = Math.floor(Math.log10(lo));
   const e1 = Math.ceil(Math.log10(hi));
-  for (const mults of [[1], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]]) {
+  // Every `every`-th power of ten when the range spans many decades.
+  const every = Math.max(1, Math.ceil((e1 - e0) / 8));
+  for (const mults of every > 1 ? [[1]] : [[1], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]]) {
     out.length = 0;
     for (let e = e0; e <= e1; e++) for (const m of mults) {
+      if ((e - e0) % every !== 0) continue;
       const v = Number((m * 10 ** e).toPrecision(12));
       if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
     }
