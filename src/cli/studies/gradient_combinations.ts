@@ -170,7 +170,7 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
       const hi = evalIts.map((_, e) => Math.max(...curves[c].map((cv) => cv[e])));
       return { label: comb.label, x: evalIts, y, lo: seeds > 1 ? lo : undefined, hi: seeds > 1 ? hi : undefined, color: COLORS[c], dash: comb.terms.length > 1 ? undefined : '6 3' };
     });
-    return lineChart({ ...r, w: r.w - 200 }, { title: 'meta-test: held-out MSE after 4 adaptation steps', x: { label: 'outer iteration' }, y: { label: 'MSE (log scale)', log: true }, series, legend: 'outside-right' });
+    return lineChart({ ...r, w: r.w - 210 }, { title: 'meta-test: held-out MSE after 4 adaptation steps', x: { label: 'outer iteration' }, y: { label: 'MSE (log scale)', log: true }, series, legend: 'outside-right' });
   };
   const barPanel = (r: Parameters<typeof barChart>[0]) =>
     barChart(r, {
@@ -184,9 +184,9 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
     title: 'Inner-loop gradient combinations (Nichol et al. 2018, sinusoid)',
     subtitle: `1-${hidden.join('-')}-1 ReLU; 4 minibatches of ${B} points per task, inner SGD lr ${innerLr}; Adam(lr ${metaLr}, beta1 0), meta-batch ${T}; ${seeds} seed${seeds > 1 ? 's (band: min-max)' : ''}; ${evalTasks} held-out tasks`,
     panels: [curvePanel, barPanel],
-    cols: 2,
-    panelWidth: 640,
-    panelHeight: 420,
+    cols: 1,
+    panelWidth: 1000,
+    panelHeight: 400,
   });
 
   const byName = Object.fromEntries(COMBINATIONS.map((c, i) => [c.name, rows[i]]));

@@ -239,6 +239,8 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
     panelHeight: 380,
   });
 
+  const stride = Math.max(1, Math.ceil(iterations / 500));
+  const thin = (v: readonly number[]) => v.filter((_, i) => i % stride === 0).map((x) => (Number.isFinite(x) ? Number(x.toPrecision(5)) : null));
   const plain = summary.filter((s) => !s.r.msl);
   const withMsl = summary.filter((s) => s.r.msl);
   const first = plain[0];
@@ -255,13 +257,16 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
     table,
     svg,
     findings,
+    // Per-iteration records, every `stride`-th iteration (at most ~500 per run), 5 significant digits.
     data: {
       tensors: names,
+      iterations: its.filter((_, i) => i % stride === 0),
       runs: runs.map((r) => ({
-        steps: r.steps, msl: r.msl, loss: r.loss,
-        max: names.map((_, j) => r.stats.map((s) => s[j].max)),
-        min: names.map((_, j) => r.stats.map((s) => s[j].min)),
-        norm: names.map((_, j) => r.stats.map((s) => s[j].norm)),
+        steps: r.steps, msl: r.msl,
+        loss: thin(r.loss),
+        max: names.map((_, j) => thin(r.stats.map((s) => s[j].max))),
+        min: names.map((_, j) => thin(r.stats.map((s) => s[j].min))),
+        norm: names.map((_, j) => thin(r.stats.map((s) => s[j].norm))),
       })),
     },
   };
