@@ -132,8 +132,12 @@ export async function study(argv: string[], io: CliIO): Promise<number> {
   };
   const t0 = Date.now();
   mg.manualSeed(seed);
-  const result = await s.run(values, ctx, device);
-  bar?.done();
+  let result: StudyOutput;
+  try {
+    result = await s.run(values, ctx, device);
+  } finally {
+    bar?.done();
+  }
   const seconds = (Date.now() - t0) / 1000;
 
   fs.mkdirSync(out, { recursive: true });

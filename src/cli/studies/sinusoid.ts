@@ -72,9 +72,9 @@ export function batchLoss(ps: readonly Tensor[], b: Points, activation: Activati
 
 /**
  * A first-order inner loop of plain SGD (rate `lr`) from the shared `params`, one step per batch
- * of `batches`, every task at once. Returns each step's per-task gradients (detached, [T, ...]),
- * the gradient on `tail` (if given) at the parameters after the last step, and those parameters.
- * `steps` defaults to all the batches; the gradients are taken at phi_0 = params, phi_1, ...
+ * of `batches`, every task at once. Returns each step's per-task gradients (detached, [T, ...];
+ * step i's is taken at phi_{i-1}, phi_0 = params), the gradient on `tail` (if given) at the
+ * parameters after the last step, and those parameters (per task).
  */
 export function innerLoop(params: readonly Tensor[], batches: readonly Points[], lr: number, activation: Activation, tail?: Points): { grads: Tensor[][]; tailGrad: Tensor[] | null; phi: Tensor[] } {
   const T = batches.length ? batches[0].x.shape[0] : (tail?.x.shape[0] ?? 1);
@@ -98,9 +98,4 @@ export function adaptedMse(params: readonly Tensor[], batches: readonly Points[]
     const { phi } = innerLoop(params, batches, lr, activation);
     return Array.from(mg.noGrad(() => mg.meta.taskMseLoss(mg.meta.mlpForward(phi, query.x, { activation }), query.y)).data());
   });
-}
-
-/** A seeded uniformly random permutation of 0..n-1 (from the library's generator). */
-export function permutation(n: number): number[] {
-  return mg.data.permutation(n);
 }
