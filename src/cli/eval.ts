@@ -76,7 +76,12 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
   } else {
     io.stdout.write(`${cfg.algo} from ${dir}: query MSE over ${episodes} held-out tasks (${shots} shots)\n`);
     io.stdout.write(`${'steps'.padStart(6)}  ${'mean MSE'.padStart(10)}  ${'95% CI'.padStart(10)}\n`);
-    for (const r of results) io.stdout.write(`${String(r.steps).padStart(6)}  ${r.mean.toFixed(4).padStart(10)}  ${`±${r.ci95.toFixed(4)}`.padStart(10)}\n`);
+    for (const r of results) {
+      // A learner whose steps blow up (e.g. Meta-SGD's one-step rates repeated) says so.
+      const m = Number.isFinite(r.mean) && r.mean < 1e6 ? r.mean.toFixed(4) : 'diverged';
+      const c = Number.isFinite(r.mean) && r.mean < 1e6 ? `±${r.ci95.toFixed(4)}` : '';
+      io.stdout.write(`${String(r.steps).padStart(6)}  ${m.padStart(10)}  ${c.padStart(10)}\n`);
+    }
   }
   return 0;
 }

@@ -8,3 +8,11 @@ export { MetaSGD } from './metasgd.js';
 export { ANIL, type ANILOptions } from './anil.js';
 export * from './reptile.js';
 export * from './batched.js';
+export {
+  MAMLpp, perStepLossWeights,
+  type MAMLppOptions, type MAMLppAdaptOptions, type MAMLppEvalOptions, type MAMLppOptimizer, type CosineAnnealingOptions, type StepModule,
+} from './mamlpp.js';
+export { conjugateGradient, type ConjugateGradientOptions, type ConjugateGradientResult } from './cg.js';
+export {
+  IMAML, proximalAdapt, implicitMetaGradient, type IMAMLOptions, type ProximalInnerOptions, type ImplicitSolveOptions,
+} from './imaml.js';
