@@ -5,12 +5,14 @@
  * findings, the command and its runtime), each atomically (a temporary file, then a rename).
  *
  * With `--json` it prints progress objects (`{"study", "done", "total", "stage"}`) and ends with
- * `{"summary": true, "study", "seconds", "files", "table"}`; on a terminal it draws a progress bar.
+ * `{"summary": true, "study", "seconds", "files", "table"}`; on a terminal it draws train's progress bar
+ * (./progress.ts) with the running stage.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, fmtDuration, intOpt, jsonLine, parse, strOpt, UsageError, type CliIO } from './args.js';
+import { progressBar, type Progress } from './progress.js';
 import { writeFileAtomic } from './common.js';
 import { STUDIES } from './studies/index.js';
 import type { Study, StudyContext, StudyOutput, Table } from './studies/study.js';
@@ -33,27 +35,6 @@ run 'metagrad study <name> --help' for a study's options.`;
 /** The usage text of one study. */
 export function studyUsage(s: Study): string {
   return `usage: metagrad study ${s.name} --out DIR [--seed S] [--device ${(s.devices ?? ['cpu']).join('|')}] [--json]\n${s.usage}`;
-}
-
-/** A one-line progress bar on stderr (drawn only on a terminal), like train's. */
-class ProgressBar {
-  private last = 0;
-  private readonly t0 = Date.now();
-  constructor(private readonly io: CliIO) {}
-  update(done: number, total: number, stage: string, force = false): void {
-    const now = Date.now();
-    if (!force && now - this.last < 100) return;
-    this.last = now;
-    const width = 30;
-    const frac = total > 0 ? Math.min(done / total, 1) : 0;
-    const filled = Math.round(width * frac);
-    const elapsed = (now - this.t0) / 1000;
-    const eta = frac > 0 ? (elapsed / frac) * (1 - frac) : NaN;
-    this.io.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${done}/${total}  ${stage.slice(0, 40).padEnd(40)} ETA ${fmtDuration(eta)}   `);
-  }
-  done(): void {
-    this.io.stderr.write('\n');
-  }
 }
 
 /** A markdown table (numbers to `digits` significant digits). */
@@ -112,13 +93,17 @@ export async function study(argv: string[], io: CliIO): Promise<number> {
   const device = values.device === undefined ? undefined : choiceOpt(values, 'device', devices);
   if (device === 'cuda' && !mg.cuda.isAvailable()) throw new UsageError("--device cuda: no CUDA device is available (mg.cuda.isAvailable() is false)");
 
-  const bar = !json && io.isTTY ? new ProgressBar(io) : null;
+  // train's progress bar (cli-progress), created at the first report (when the total is known).
+  let bar: Progress | null = null;
   let lastJson = -1;
   let lastStage = '';
   const ctx: StudyContext = {
     seed,
     progress(done, total, stage = '') {
-      bar?.update(done, total, stage, done >= total);
+      if (!json && io.isTTY === true) {
+        bar ??= progressBar(io, total, 'stage');
+        bar.update(done, stage);
+      }
       if (json) {
         // At most one line per percent (and one per stage).
         const pct = total > 0 ? Math.floor((100 * done) / total) : 0;
@@ -136,7 +121,7 @@ export async function study(argv: string[], io: CliIO): Promise<number> {
   try {
     result = await s.run(values, ctx, device);
   } finally {
-    bar?.done();
+    (bar as Progress | null)?.stop();
   }
   const seconds = (Date.now() - t0) / 1000;
 

@@ -246,8 +246,20 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
   const first = plain[0];
   const last = plain[plain.length - 1];
   const ratioFirstLast = (s: (typeof summary)[number]) => s.normMed[0] / s.normMed[s.normMed.length - 2];
+  // Overall size: the norm of the per-tensor median norms; and the largest entry.
+  const size = (s: (typeof summary)[number]) => Math.hypot(...s.normMed);
+  const growth = size(last) / size(first);
+  const peak = (s: (typeof summary)[number]) => Math.max(...s.maxAbs);
+  const peakGrowth = peak(last) / peak(first);
+  const trend =
+    growth > 3 || peakGrowth > 10
+      ? `the meta-gradients explode as the unroll deepens: their overall norm grows ${fmtNum(growth)}× and the largest entry ${fmtNum(peakGrowth)}× from k = ${first.r.steps} to k = ${last.r.steps}`
+      : growth < 1 / 3
+        ? `the meta-gradients vanish as the unroll deepens: their overall norm falls to ${fmtNum(growth)}× from k = ${first.r.steps} to k = ${last.r.steps}`
+        : `no gradient degradation: the overall norm changes by ${fmtNum(growth)}× and the largest entry by ${fmtNum(peakGrowth)}× from k = ${first.r.steps} to k = ${last.r.steps}`;
+  const share = ratioFirstLast(last) / ratioFirstLast(first);
   const findings = [
-    `Per-tensor meta-gradient norms (median over training, last-step loss) from k = ${first.r.steps} to k = ${last.r.steps}: ${names.map((n, j) => `${n} ${fmtNum(first.normMed[j])} → ${fmtNum(last.normMed[j])}`).join(', ')}. The first layer's weight gradient relative to the last layer's is ${fmtNum(ratioFirstLast(first))} at k = ${first.r.steps} and ${fmtNum(ratioFirstLast(last))} at k = ${last.r.steps}: ${ratioFirstLast(last) < 0.5 * ratioFirstLast(first) ? 'the early layers receive relatively less meta-gradient as the unroll deepens (degradation towards the input)' : ratioFirstLast(last) > 2 * ratioFirstLast(first) ? 'the early layers receive relatively more meta-gradient as the unroll deepens' : 'no layer loses its share of the meta-gradient as the unroll deepens (no degradation in this setting)'}.`,
+    `Per-tensor meta-gradient norms (median over training, last-step loss) from k = ${first.r.steps} to k = ${last.r.steps}: ${names.map((n, j) => `${n} ${fmtNum(first.normMed[j])} → ${fmtNum(last.normMed[j])}`).join(', ')}: ${trend}. The first layer's weight gradient relative to the last layer's is ${fmtNum(ratioFirstLast(first))} at k = ${first.r.steps} and ${fmtNum(ratioFirstLast(last))} at k = ${last.r.steps}${share < 0.5 ? ': the early layers get a smaller share as the unroll deepens' : share > 2 ? ': the early layers get a larger share as the unroll deepens' : ' (the layers keep their shares)'}.`,
     `Largest meta-gradient entry over training (last-step loss): ${plain.map((s) => `k=${s.r.steps} ${fmtNum(Math.max(...s.maxAbs))}`).join(', ')}; with MSL: ${withMsl.map((s) => `k=${s.r.steps} ${fmtNum(Math.max(...s.maxAbs))}`).join(', ')}.${summary.some((s) => s.r.nonFinite > 0) ? ` Non-finite meta-gradients (update skipped): ${summary.filter((s) => s.r.nonFinite > 0).map((s) => `k=${s.r.steps}${s.r.msl ? ' MSL' : ''}: ${s.r.nonFinite}`).join(', ')}.` : ' No meta-gradient was ever non-finite.'}`,
     `Meta-loss over the last ${tail} iterations, last-step loss: ${plain.map((s) => `k=${s.r.steps} ${fmtNum(s.lateLoss)}`).join(', ')}; MSL: ${withMsl.map((s) => `k=${s.r.steps} ${fmtNum(s.lateLoss)}`).join(', ')}. Held-out MSE after k adaptation steps: ${plain.map((s) => `k=${s.r.steps} ${fmtNum(s.heldOut)}`).join(', ')} (last-step loss) and ${withMsl.map((s) => `k=${s.r.steps} ${fmtNum(s.heldOut)}`).join(', ')} (MSL).`,
     `Wall time ${wall.toFixed(0)} s. One training run per setting (same initialisation and tasks for all); the held-out ± is over ${evalTasks} tasks.`,
