@@ -25,6 +25,7 @@ const COMMON = {
   device: { type: 'string' },
 } as const;
 
+/** The usage text of `metagrad study` (the list of studies). */
 export const STUDY_USAGE = `usage: metagrad study <name> --out DIR [--seed S] [--device cpu|cuda] [--json] [study options]
 
 studies:
@@ -67,6 +68,10 @@ function markdown(s: Study, out: StudyOutput, command: string, seconds: number, 
   ].join('\n');
 }
 
+/**
+ * `metagrad study <name> ...`: runs the study and writes its files; returns the exit code (usage
+ * errors throw UsageError, which main.ts turns into exit code 2).
+ */
 export async function study(argv: string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === '--help' || name === '-h') {

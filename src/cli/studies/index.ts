@@ -9,6 +9,7 @@ import { innerStepsStudy } from './inner_steps.js';
 import { tailsStudy } from './tails.js';
 import { taylorStudy } from './taylor.js';
 
+/** Every study, in the order the usage lists them. */
 export const STUDIES: readonly Study[] = [taylorStudy, gradientCombinationsStudy, tailsStudy, innerStepsStudy, hvpCostStudy];
 
 export type { Study, StudyContext, StudyOutput, Table } from './study.js';

@@ -24,7 +24,9 @@ import type { Study, StudyContext, StudyOutput } from './study.js';
 
 type Tensor = mg.Tensor;
 
+/** The variants: first-order MAML with a separate or a shared tail, and Reptile. */
 export const TAIL_VARIANTS = ['separate', 'shared', 'reptile'] as const;
+/** One of {@link TAIL_VARIANTS}. */
 export type TailVariant = (typeof TAIL_VARIANTS)[number];
 const LABEL: Record<TailVariant, string> = { separate: 'FOMAML, separate tail', shared: 'FOMAML, shared tail', reptile: 'Reptile (no tail)' };
 

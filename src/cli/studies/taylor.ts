@@ -41,7 +41,9 @@ import type { Study, StudyOutput } from './study.js';
 
 type Tensor = mg.Tensor;
 
+/** The algorithms whose expected updates are expanded. */
 export const TAYLOR_ALGS = ['maml', 'fomaml', 'reptile'] as const;
+/** One of {@link TAYLOR_ALGS}. */
 export type TaylorAlg = (typeof TAYLOR_ALGS)[number];
 const ALG_NAME: Record<TaylorAlg, string> = { maml: 'MAML', fomaml: 'FOMAML', reptile: 'Reptile' };
 
