@@ -211,7 +211,7 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
     unstable.length
       ? `Unstable training: ${unstable.map((u) => `${u.name} climbs to ${fmtNum(u.value)} at iteration ${u.at} (${u.peak.toFixed(1)}× its best so far)`).join('; ')}. The sums that include g1 show no such jumps${unstable.some((u) => u.name.startsWith('g1+')) ? ' except those listed' : ''}.`
       : 'No combination\'s meta-test curve climbs above twice its running minimum (training is stable for all seven).',
-    `Task: sinusoid (no Omniglot loader in src/data yet). ${seeds} seed${seeds > 1 ? 's' : ''} per combination, same initialisation and tasks for all; the ± column is over the ${evalTasks} held-out tasks${seeds > 1 ? ' pooled over the seeds' : ''}, not over seeds. Wall time ${wall.toFixed(0)} s.`,
+    `Task: sinusoid (the paper uses Omniglot). ${seeds} seed${seeds > 1 ? 's' : ''} per combination, same initialisation and tasks for all; the ± column is over the ${evalTasks} held-out tasks${seeds > 1 ? ' pooled over the seeds' : ''}, not over seeds. Wall time ${wall.toFixed(0)} s.`,
   ];
   return {
     settings: { task: 'sinusoid (MAML form)', iterations, metaBatch: T, minibatches: MINIBATCHES, batch: B, innerLr, metaLr, adamBetas: [0, 0.999], evalEvery, evalTasks, query: Q, seeds, hidden, activation, seed: ctx.seed },
