@@ -162,7 +162,7 @@ export function metricsPath(dir: string): string {
 }
 
 /** Writes `file` atomically: a temporary file in the same directory, then a rename. */
-export function writeFileAtomic(file: string, text: string): void {
+export function writeFileAtomic(file: string, text: string | Uint8Array): void {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, file);

@@ -5,9 +5,9 @@
 import cliProgress from 'cli-progress';
 import type { CliIO } from './args.js';
 
-/** A progress bar with a running metric (e.g. the meta-loss) and cli-progress's ETA. */
+/** A progress bar with a running metric (e.g. the meta-loss, or a stage's name) and cli-progress's ETA. */
 export interface Progress {
-  update(done: number, metric: number): void;
+  update(done: number, metric: number | string): void;
   stop(): void;
 }
 
@@ -40,7 +40,7 @@ export function progressBar(io: CliIO, total: number, metricName: string, start 
   );
   bar.start(total, start, { metric: '-' });
   return {
-    update: (done, metric) => bar.update(done, { metric: Number.isFinite(metric) ? metric.toFixed(4) : String(metric) }),
+    update: (done, metric) => bar.update(done, { metric: typeof metric === 'string' ? metric : Number.isFinite(metric) ? metric.toFixed(4) : String(metric) }),
     stop: () => bar.stop(),
   };
 }
