@@ -8,7 +8,17 @@ import * as path from 'node:path';
 import * as mg from '../index.js';
 import { deviceOpt, intOpt, jsonLine, parse, UsageError, type CliIO } from './args.js';
 import { evalLearner, FITS_SEED, metricsPath, restore, writeFileAtomic } from './common.js';
-import { axes, esc, num, polyline, svgDocument as svg, sx, sy, type Frame } from './svg.js';
+import { axes, esc, num, polyline, svgDocument as svg, svgToPng, sx, sy, type Frame } from './svg.js';
+
+/** Writes `file` (an SVG) and, where the PNG rasteriser loads, the same figure as a PNG; returns the paths written. */
+function writeFigure(file: string, text: string): string[] {
+  writeFileAtomic(file, text);
+  const png = svgToPng(text);
+  if (png === null) return [file];
+  const pngFile = file.replace(/\.svg$/, '.png');
+  writeFileAtomic(pngFile, png);
+  return [file, pngFile];
+}
 
 export const PLOT_USAGE = 'usage: metagrad plot DIR [--seed S] [--device cpu] [--json]';
 
@@ -56,7 +66,7 @@ export async function plot(argv: string[], io: CliIO): Promise<number> {
     }
   }
   const curve = path.join(dir, 'learning_curve.svg');
-  writeFileAtomic(curve, learningCurveSvg(records, `${cfg.algo} on sinusoid: meta-loss (${iteration} iterations)`));
+  const written = writeFigure(curve, learningCurveSvg(records, `${cfg.algo} on ${cfg.task}: meta-loss (${iteration} iterations)`));
 
   // Fits on three held-out tasks.
   const maml = evalLearner(learner);
@@ -98,8 +108,8 @@ export async function plot(argv: string[], io: CliIO): Promise<number> {
   });
   body += `<circle cx="${50 + legend.length * 140}" cy="${H + 10}" r="3.5" fill="#000"/><text x="${58 + legend.length * 140}" y="${H + 14}" font-size="12">support (${cfg.shots} shots)</text>\n`;
   const fits = path.join(dir, 'fits.svg');
-  writeFileAtomic(fits, svg(3 * W + 20, H + 30, `<text x="${(3 * W + 20) / 2}" y="16" font-size="14" text-anchor="middle">${esc(`${cfg.algo}: adapted fits on held-out tasks`)}</text>\n${body}`));
-  if (values.json === true) jsonLine(io, { summary: true, files: [curve, fits] });
-  else io.stdout.write(`wrote ${curve} and ${fits}\n`);
+  written.push(...writeFigure(fits, svg(3 * W + 20, H + 30, `<text x="${(3 * W + 20) / 2}" y="16" font-size="14" text-anchor="middle">${esc(`${cfg.algo}: adapted fits on held-out tasks`)}</text>\n${body}`)));
+  if (values.json === true) jsonLine(io, { summary: true, files: written });
+  else io.stdout.write(`wrote ${written.join(', ')}\n`);
   return 0;
 }

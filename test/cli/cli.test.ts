@@ -250,6 +250,12 @@ describe('train, resume, eval, plot', () => {
     }
     const fits = fs.readFileSync(path.join(dir, 'fits.svg'), 'utf8');
     expect(fits.match(/<polyline/g)!.length).toBe(3 * 5); // 3 tasks x (truth + 4 step counts)
+    // The PNGs (resvg): real PNG files of the SVGs' aspect ratio.
+    for (const f of ['learning_curve.png', 'fits.png']) {
+      const b = fs.readFileSync(path.join(dir, f));
+      expect(b.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      expect(b.readUInt32BE(16)).toBeGreaterThan(300); // width from the IHDR chunk
+    }
     expect((await cli(['plot'])).code).toBe(2);
   });
 });
