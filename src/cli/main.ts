@@ -25,9 +25,11 @@ const COMMANDS: Record<string, { run: (argv: string[], io: CliIO) => Promise<num
 export const USAGE = `usage: metagrad <command> [options]
 
 commands:
-  train    meta-train on the sinusoid task (maml, fomaml, reptile, anil, metasgd; pretrain:
-           the pre-trained baseline)
-  eval     mean MSE with a 95% CI on held-out tasks after 0, 1, 5, 10 adaptation steps
+  train    meta-train: --task sinusoid (maml, fomaml, reptile, anil, metasgd; pretrain: the
+           pre-trained baseline), sinusoid-reptile (reptile), omniglot and omniglot-lake
+           (maml, fomaml, mamlpp, imaml)
+  eval     held-out tasks: mean MSE (sinusoid) or accuracy (omniglot) with a 95% CI per number
+           of adaptation steps; omniglot-lake: the error rate over Lake's 20 one-shot runs
   compare  eval for several checkpoints on the same held-out tasks, as one table
   plot     draw DIR/learning_curve.svg and DIR/fits.svg
   study    one analysis of meta-gradients (taylor, gradient-combinations, tails, inner-steps,
