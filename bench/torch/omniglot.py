@@ -1,10 +1,12 @@
 # PyTorch reference for bench/omniglot.mjs: one N-way K-shot Omniglot episode (rotations as extra
 # classes) built from a preloaded [images, 28, 28] float32 tensor, as a PyTorch user would write it
 # with the data in memory: pick N classes (randperm), K+Q drawings per class (randperm of 20),
-# one fancy index, rot90 per class, labels.
+# one fancy index, rot90 per class, labels. One thread: episode building is small, sequential work
+# (as in a DataLoader worker); with 2 threads on a busy machine PyTorch's thread pool slows it down
+# several times.
 import json, sys, time
 import torch
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 cfg = json.loads(sys.argv[1])
 images = torch.rand(cfg['images'], 28, 28)
 C = cfg['trainCharacters']
@@ -22,7 +24,7 @@ def episode(N, K, Q):
     yq = torch.arange(N, dtype=torch.int32).repeat_interleave(Q)
     return xs, ys, xq, yq
 
-def per_call(fn, reps=2000):
+def per_call(fn, reps=300):
     for _ in range(reps // 10):
         fn()
     best = float('inf')

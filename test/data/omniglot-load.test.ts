@@ -52,6 +52,9 @@ describe('loadOmniglot sources', () => {
     expect(a.numImages).toBe(24);
     expect(a.imageSize).toBe(28);
     expect(a.characters.map((c) => c.offset)).toEqual([0, 4, 8, 12, 16, 20]);
+    expect(a.character(bg[4].alphabet, bg[4].character)).toBe(a.characters[4]);
+    expect(a.character(bg[4].alphabet, bg[4].character, 'evaluation')).toBeUndefined();
+    expect(a.alphabets()).toEqual([bg[0].alphabet, bg[3].alphabet]);
     expect(Array.from(a.images)).toEqual(Array.from(expected(bg)));
     expect(a.sources).toMatchObject([{ set: 'background', kind: 'zip', path: zip, cache: 'written' }]);
     expect(readdirSync(cacheDir).filter((f) => f.endsWith('.bin'))).toHaveLength(1);

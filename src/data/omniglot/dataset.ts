@@ -158,6 +158,14 @@ export class OmniglotDataset {
     return [...new Set(this.characters.map((c) => c.set))];
   }
 
+  /**
+   * The character `name` (e.g. `character07`) of `alphabet` (e.g. `Greek`), from `set` if given
+   * (the small background sets repeat characters of `background`); undefined if absent.
+   */
+  character(alphabet: string, name: string, set?: string): OmniglotCharacter | undefined {
+    return this.characters.find((c) => c.alphabet === alphabet && c.name === name && (set === undefined || c.set === set));
+  }
+
   /** The alphabets, in load order. */
   alphabets(): string[] {
     return [...new Set(this.characters.map((c) => c.alphabet))];
@@ -193,6 +201,12 @@ export class OmniglotDataset {
 
 /** 8-bit ink intensity to float: v / 255. */
 const TO_FLOAT = Float32Array.from({ length: 256 }, (_, v) => v / 255);
+
+/** out[i] = px[i] / 255 (a loop of its own over two plain views: several times faster than inline). */
+function toFloat(out: Float32Array, px: Uint8Array): void {
+  const n = px.length;
+  for (let i = 0; i < n; i++) out[i] = TO_FLOAT[px[i]];
+}
 
 /** Decodes and resizes every drawing of a set into ink intensities (255 - L). */
 function decodeSet(op: string, listing: SetListing, size: number, filter: ResizeFilter): DecodedSet {
@@ -253,8 +267,9 @@ function loadSet(op: string, src: SetSource, size: number, filter: ResizeFilter,
  * Characters are sorted by set (in `sets` order), alphabet and character name; drawings by file
  * name.
  *
- * The first load of a set decodes it (a few seconds for the full data) and writes a binary cache
- * (see cache.ts) in `options.cacheDir`; later loads read the cache (well under a second). A
+ * The first load of a set decodes it (about 0.4 ms of CPU per drawing: 1.3 s for a small
+ * background set, 14 s for background + evaluation) and writes a binary cache (see cache.ts) in
+ * `options.cacheDir`; later loads read the cache (0.25 s of CPU for all 32,460 drawings). A
  * damaged or truncated cache is detected and rebuilt. A damaged or unexpected source (not a zip,
  * wrong layout, missing set, bad PNG) fails with an Error naming the file and the problem.
  *
@@ -283,9 +298,8 @@ export function loadOmniglot(source: string, options: LoadOmniglotOptions = {}):
   let at = 0;
   const characters: OmniglotDatasetInit['characters'][number][] = [];
   for (const { data } of loaded) {
-    const px = data.pixels;
-    for (let i = 0; i < px.length; i++) images[at + i] = TO_FLOAT[px[i]];
-    at += px.length;
+    toFloat(images.subarray(at, at + data.pixels.length), data.pixels);
+    at += data.pixels.length;
     for (const [alphabet, name, count] of data.characters) characters.push({ set: data.set, alphabet, name, count });
   }
   return new OmniglotDataset({ imageSize, images, characters, resize, sources: loaded.map((l) => l.info) });
