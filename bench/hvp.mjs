@@ -1,14 +1,20 @@
 // Hessian-vector products of the MSE loss of tanh MLPs (float32), both modes, against PyTorch's
 // double backward in the same run; also the HVP / gradient time ratio (Pearlmutter: a small constant).
+// `--device cuda` runs both sides on the GPU (each call waits for the GPU: mg.cuda.synchronize /
+// torch.cuda.synchronize); `--tf32` lets both use TF32 tensor cores (default: exact fp32).
 import * as mg from '../dist/index.js';
-import { measure, report, torchRef } from './lib.mjs';
+import { benchDevice, measure, positionalArgs, report, tf32Flag, torchRef } from './lib.mjs';
+
+const device = await benchDevice();
+const gpu = device === 'cuda';
+const sync = gpu ? () => mg.cuda.synchronize() : () => {};
 
 const sizes = {
   S: { layers: [1, 40, 40, 1], batch: 10, reps: 200 },
   M: { layers: [784, 256, 256, 10], batch: 128, reps: 10 },
   L: { layers: [1024, 1024, 1024, 1024], batch: 256, reps: 2 },
 };
-const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const only = positionalArgs();
 const chosen = Object.fromEntries(Object.entries(sizes).filter(([k]) => !only.length || only.includes(k)));
 const F = mg.nn.functional;
 mg.manualSeed(0);
@@ -18,12 +24,12 @@ for (const [name, c] of Object.entries(chosen)) {
   const { layers, batch } = c;
   const params = [];
   for (let i = 0; i < layers.length - 1; i++) {
-    params.push(mg.keep(mg.randn([layers[i + 1], layers[i]]).mul(1 / Math.sqrt(layers[i]))));
-    params.push(mg.keep(mg.zeros([layers[i + 1]])));
+    params.push(mg.keep(mg.randn([layers[i + 1], layers[i]]).mul(1 / Math.sqrt(layers[i])).to(device)));
+    params.push(mg.keep(mg.zeros([layers[i + 1]], { device })));
   }
-  const x = mg.randn([batch, layers[0]]);
-  const y = mg.randn([batch, layers[layers.length - 1]]);
-  const vs = params.map((p) => mg.randn(p.shape));
+  const x = mg.keep(mg.randn([batch, layers[0]]).to(device));
+  const y = mg.keep(mg.randn([batch, layers[layers.length - 1]]).to(device));
+  const vs = params.map((p) => mg.keep(mg.randn(p.shape).to(device)));
   const loss = (...ps) => {
     let h = x;
     const n = ps.length / 2;
@@ -34,12 +40,12 @@ for (const [name, c] of Object.entries(chosen)) {
     return F.mseLoss(h, y);
   };
   const vg = mg.valueAndGrad(loss);
-  cases[`${name} grad`] = () => mg.tidy(() => { vg(...params); });
-  cases[`${name} hvp fwd-rev`] = () => mg.tidy(() => { mg.hvp(loss, params, vs, { mode: 'fwd-rev' }); });
-  cases[`${name} hvp rev-rev`] = () => mg.tidy(() => { mg.hvp(loss, params, vs, { mode: 'rev-rev' }); });
+  cases[`${name} grad`] = () => { mg.tidy(() => { vg(...params); }); sync(); };
+  cases[`${name} hvp fwd-rev`] = () => { mg.tidy(() => { mg.hvp(loss, params, vs, { mode: 'fwd-rev' }); }); sync(); };
+  cases[`${name} hvp rev-rev`] = () => { mg.tidy(() => { mg.hvp(loss, params, vs, { mode: 'rev-rev' }); }); sync(); };
 }
 const ours = await measure('hvp', cases, { maxTime: 2, minSamples: 3 });
-const ref = torchRef('hvp.py', { sizes: chosen });
+const ref = torchRef('hvp.py', { sizes: chosen, device, tf32: tf32Flag });
 const rows = [];
 for (const name of Object.keys(chosen)) {
   const g = ours[`${name} grad`];
@@ -50,4 +56,4 @@ for (const name of Object.keys(chosen)) {
   }
   if (ref) rows.push({ case: `${name} torch hvp/grad`, ours: null, torch: ref[`${name} hvp`] / ref[`${name} grad`], unit: 'ratio', ratio: null });
 }
-report(`HVP on tanh MLPs with MSE loss, float32 (ms per call; speed-up = pytorch double-backward / metagrad${ref ? `, torch ${ref.torch}` : ''})`, rows);
+report(`HVP on tanh MLPs with MSE loss, float32, on ${device}${gpu ? (tf32Flag ? ' (TF32 on both sides)' : ' (exact fp32 on both sides)') : ''} (ms per call; speed-up = pytorch double-backward / metagrad${ref ? `, torch ${ref.torch}` : ''})`, rows);

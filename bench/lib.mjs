@@ -8,9 +8,12 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 export const jsonMode = process.argv.includes('--json');
 
-/** Whether `/usr/bin/python3 -c 'import torch'` works here. */
+/** The Python that runs the PyTorch references: $METAGRAD_PYTHON, else /usr/bin/python3. */
+const python = process.env.METAGRAD_PYTHON || '/usr/bin/python3';
+
+/** Whether `python3 -c 'import torch'` works here (see {@link python}). */
 export function torchAvailable() {
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  const r = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
   return r.status === 0;
 }
 
@@ -20,10 +23,10 @@ export function torchAvailable() {
  */
 export function torchRef(script, args = {}) {
   if (!torchAvailable()) {
-    if (!jsonMode) console.log('  (PyTorch reference missing: /usr/bin/python3 cannot import torch; apt-get install python3-torch libopenblas0-pthread)');
+    if (!jsonMode) console.log(`  (PyTorch reference missing: ${python} cannot import torch; apt-get install python3-torch libopenblas0-pthread, or set METAGRAD_PYTHON)`);
     return null;
   }
-  const r = spawnSync('/usr/bin/python3', [join(here, 'torch', script), JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(python, [join(here, 'torch', script), JSON.stringify(args)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) throw new Error(`bench/torch/${script} failed:\n${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
@@ -61,4 +64,37 @@ export function report(title, rows) {
   const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
   console.log(line(header));
   for (const row of table) console.log(line(row));
+}
+
+/**
+ * The device a benchmark runs on: `--device cuda` (or `--device=cuda`), else 'cpu'. With cuda
+ * requested but no GPU (or a build without CUDA), prints a note and exits 0: GPU benchmarks skip.
+ * `--tf32` lets float32 GEMMs and convolutions use TF32 tensor cores on both sides.
+ */
+export async function benchDevice() {
+  const args = process.argv.slice(2);
+  let dev = 'cpu';
+  const i = args.indexOf('--device');
+  if (i >= 0 && args[i + 1]) dev = args[i + 1];
+  const eq = args.find((a) => a.startsWith('--device='));
+  if (eq) dev = eq.slice('--device='.length);
+  if (dev !== 'cpu' && dev !== 'cuda') throw new Error(`bench: --device must be cpu or cuda, got ${dev}`);
+  const mg = await import('../dist/index.js');
+  if (dev === 'cuda') {
+    if (!mg.cuda.isAvailable()) {
+      console.log(`  (skipped on cuda: no GPU found; CUDA backend compiled in: ${mg.cuda.isCompiled()})`);
+      process.exit(0);
+    }
+    mg.cuda.setTF32(args.includes('--tf32'));
+  }
+  return dev;
+}
+
+/** Whether `--tf32` was given. */
+export const tf32Flag = process.argv.includes('--tf32');
+
+/** Benchmark arguments that are not flags (and not the value of --device). */
+export function positionalArgs() {
+  const args = process.argv.slice(2);
+  return args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--device');
 }

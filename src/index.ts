@@ -14,7 +14,7 @@ export {
   tensor, zeros, ones, full, zerosLike, onesLike, fullLike, arange, linspace, eye,
   rand, randn, randint, manualSeed, type TensorOptions,
 } from './tensor/creation.js';
-export { tidy, memory, resetPeakMemory, releaseCachedMemory, type MemoryReport, type DeviceMemoryReport } from './tensor/memory.js';
+export { tidy, memory, resetPeakMemory, releaseCachedMemory, type MemoryReport, type DeviceMemoryReport, type CudaMemoryReport } from './tensor/memory.js';
 export {
   add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge,
   neg, exp, log, sin, cos, tanh, sigmoid, relu, abs, sqrt, square, sign, clamp, where,

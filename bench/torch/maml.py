@@ -7,6 +7,11 @@ import torch
 import torch.nn.functional as F
 torch.set_num_threads(2)
 cfg = json.loads(sys.argv[1])
+dev = cfg.get('device', 'cpu')
+gpu = dev == 'cuda'
+if gpu:
+    torch.backends.cuda.matmul.allow_tf32 = bool(cfg.get('tf32', False))
+    torch.backends.cudnn.allow_tf32 = bool(cfg.get('tf32', False))
 torch.manual_seed(0)
 T, K, Q = cfg['metaBatch'], cfg['shots'], cfg['query']
 alpha, lr = cfg['innerLr'], cfg['lr']
@@ -16,13 +21,14 @@ xs = torch.rand(T, K, 1) * 10 - 5
 xq = torch.rand(T, Q, 1) * 10 - 5
 ys = amp * torch.sin(xs - phase)
 yq = amp * torch.sin(xq - phase)
+xs, xq, ys, yq = (t.to(dev) for t in (xs, xq, ys, yq))
 
 def make_params():
     ps = []
     L = cfg['layers']
     for i in range(len(L) - 1):
         lin = torch.nn.Linear(L[i], L[i + 1])
-        ps += [lin.weight.detach().clone().requires_grad_(), lin.bias.detach().clone().requires_grad_()]
+        ps += [lin.weight.detach().clone().to(dev).requires_grad_(), lin.bias.detach().clone().to(dev).requires_grad_()]
     return ps
 
 def mlp(ps, x):
@@ -80,6 +86,8 @@ def make_iter(lossfn, s):
         opt.zero_grad()
         lossfn(ps, s['innerSteps'], s['firstOrder']).backward()
         opt.step()
+        if gpu:
+            torch.cuda.synchronize()
     return it
 
 iters = {}

@@ -267,6 +267,16 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
     out.Set(device_name(Device(d)), o);
   }
   out.Get("cpu").As<Napi::Object>().Set("cachedBytes", double(cpu_cached_bytes()));
+  // Device memory: the caching allocator's free blocks and total reservation, and what the driver
+  // reports for the whole GPU (0 until the device has been used: no context is created to report).
+  auto& h = cuda_hooks();
+  auto cu = out.Get("cuda").As<Napi::Object>();
+  cu.Set("cachedBytes", double(h.cached_bytes ? h.cached_bytes() : 0));
+  cu.Set("reservedBytes", double(h.reserved_bytes ? h.reserved_bytes() : 0));
+  size_t fr = 0, tot = 0;
+  if (h.mem_info) h.mem_info(&fr, &tot);
+  cu.Set("deviceFreeBytes", double(fr));
+  cu.Set("deviceTotalBytes", double(tot));
   return out;
 }
 
@@ -280,7 +290,32 @@ Napi::Value ExternalMemory(const Napi::CallbackInfo& info) {
 
 Napi::Value ReleaseCache(const Napi::CallbackInfo& info) {
   release_cpu_cache();
+  if (cuda_hooks().release_cache) {
+    try {
+      cuda_hooks().release_cache();
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string("releaseCachedMemory: ") + e.what());
+    }
+  }
   return info.Env().Undefined();
+}
+
+// cudaSynchronize(): waits for the queued kernels; throws a deferred kernel error.
+Napi::Value CudaSynchronize(const Napi::CallbackInfo& info) {
+  if (cuda_hooks().synchronize) {
+    try {
+      cuda_hooks().synchronize();
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), std::string("synchronize: ") + e.what());
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// cudaSetTF32(on) -> whether TF32 is now on (false in a build without CUDA).
+Napi::Value CudaSetTF32(const Napi::CallbackInfo& info) {
+  if (cuda_hooks().set_tf32) cuda_hooks().set_tf32(info[0].ToBoolean().Value());
+  return Napi::Boolean::New(info.Env(), cuda_hooks().tf32 ? cuda_hooks().tf32() : false);
 }
 
 Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
@@ -336,6 +371,7 @@ Napi::Value CudaInfo(const Napi::CallbackInfo& info) {
   auto names = Napi::Array::New(env, size_t(n));
   for (int i = 0; i < n; ++i) names.Set(uint32_t(i), cuda_hooks().device_name(i));
   o.Set("devices", names);
+  o.Set("tf32", cuda_hooks().tf32 ? cuda_hooks().tf32() : false);
   return o;
 }
 
@@ -361,6 +397,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setCpuIsa", Napi::Function::New(env, SetCpuIsa));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
+  exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize));
+  exports.Set("cudaSetTF32", Napi::Function::New(env, CudaSetTF32));
   return exports;
 }
 

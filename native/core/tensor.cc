@@ -128,8 +128,7 @@ static void cpu_free(void* p, size_t capacity) {
 static void* alloc_bytes(size_t bytes, Device device, size_t* capacity) {
   if (device == Device::CUDA) {
     if (!cuda_hooks().alloc) throw Error("cuda: this build of metagrad has no CUDA backend");
-    *capacity = bytes;
-    return cuda_hooks().alloc(bytes);
+    return cuda_hooks().alloc(bytes, capacity);
   }
   return cpu_alloc(bytes, capacity);
 }
@@ -180,7 +179,7 @@ void release_tensor(Tensor* t) {
   if (st->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
     mem_stats().bytes[int(st->device)].fetch_sub(int64_t(st->bytes), std::memory_order_relaxed);
     if (st->device == Device::CUDA) {
-      if (cuda_hooks().free) cuda_hooks().free(st->data);
+      if (cuda_hooks().free) cuda_hooks().free(st->data, st->capacity);
     } else {
       cpu_free(st->data, st->capacity);
       g_external_delta -= int64_t(st->bytes);

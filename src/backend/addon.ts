@@ -24,7 +24,10 @@ export interface Addon {
   toBuffer(h: NativeHandle): ArrayBuffer;
   dispose(h: NativeHandle): void;
   sharesStorage(a: NativeHandle, b: NativeHandle): boolean;
-  memory(): { cpu: DeviceMemory & { cachedBytes: number }; cuda: DeviceMemory };
+  memory(): {
+    cpu: DeviceMemory & { cachedBytes: number };
+    cuda: DeviceMemory & { cachedBytes: number; reservedBytes: number; deviceFreeBytes: number; deviceTotalBytes: number };
+  };
   releaseCache(): void;
   resetPeakMemory(): void;
   externalMemory(): number;
@@ -33,7 +36,9 @@ export interface Addon {
   cpuInfo(): { isa: string; bestIsa: string; threads: number };
   setCpuIsa(isa: string): string;
   setNumThreads(n: number): number;
-  cudaInfo(): { compiled: boolean; deviceCount: number; devices: string[] };
+  cudaInfo(): { compiled: boolean; deviceCount: number; devices: string[]; tf32: boolean };
+  cudaSynchronize(): void;
+  cudaSetTF32(on: boolean): boolean;
 }
 
 /** The package root: the nearest folder above this file whose package.json is metagrad's. */

@@ -5,11 +5,13 @@
  */
 import * as mg from '../index.js';
 import { deviceOpt, intOpt, jsonLine, parse, strOpt, UsageError, type CliIO } from './args.js';
+import { evalOmniglot, isOmniglotRun, OMNIGLOT_EVAL_USAGE, peekOption } from './omniglot.js';
 import { adaptedLosses, EVAL_SEED, evalLearner, restore } from './common.js';
 import { evalL2l, isL2lEval, L2L_EVAL_USAGE } from './l2l.js';
 
 export const EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--task sinusoid] [--steps 0,1,5,10] [--episodes E]
   [--shots K] [--query Q] [--seed S] [--device cpu] [--json]
+${OMNIGLOT_EVAL_USAGE}
 ${L2L_EVAL_USAGE}`;
 
 const OPTIONS = {
@@ -30,8 +32,8 @@ export interface EvalResult {
   ci95: number;
 }
 
-export function parseSteps(s: string | undefined): number[] {
-  if (s === undefined) return [0, 1, 5, 10];
+export function parseSteps(s: string | undefined, def: number[] = [0, 1, 5, 10]): number[] {
+  if (s === undefined) return def;
   const parts = s.split(',').map((p) => p.trim());
   const out = parts.map((p) => Number(p));
   if (parts.some((p) => p === '') || out.some((n) => !Number.isSafeInteger(n) || n < 0)) {
@@ -62,9 +64,12 @@ export function evaluateSinusoid(learner: mg.meta.MAML, opts: { steps: number[];
 
 export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
   if (isL2lEval(argv)) return evalL2l(argv, io);
+  const task = peekOption(argv, 'task');
+  const ckpt = peekOption(argv, 'checkpoint');
+  if (task?.startsWith('omniglot') || (task === undefined && ckpt !== undefined && isOmniglotRun(ckpt))) return evalOmniglot(argv, io, parseSteps);
   const { values } = parse(argv, OPTIONS);
   const dir = strOpt(values, 'checkpoint');
-  if (values.task !== undefined && values.task !== 'sinusoid') throw new UsageError(`--task: only 'sinusoid' is supported, got '${String(values.task)}'`);
+  if (values.task !== undefined && values.task !== 'sinusoid' && values.task !== 'sinusoid-reptile') throw new UsageError(`--task: expected sinusoid, omniglot or omniglot-lake, got '${String(values.task)}'`);
   const steps = parseSteps(values.steps as string | undefined);
   const episodes = intOpt(values, 'episodes', 1000);
   deviceOpt(values);
@@ -79,7 +84,12 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
   } else {
     io.stdout.write(`${cfg.algo} from ${dir}: query MSE over ${episodes} held-out tasks (${shots} shots)\n`);
     io.stdout.write(`${'steps'.padStart(6)}  ${'mean MSE'.padStart(10)}  ${'95% CI'.padStart(10)}\n`);
-    for (const r of results) io.stdout.write(`${String(r.steps).padStart(6)}  ${r.mean.toFixed(4).padStart(10)}  ${`±${r.ci95.toFixed(4)}`.padStart(10)}\n`);
+    for (const r of results) {
+      // A learner whose steps blow up (e.g. Meta-SGD's one-step rates repeated) says so.
+      const m = Number.isFinite(r.mean) && r.mean < 1e6 ? r.mean.toFixed(4) : 'diverged';
+      const c = Number.isFinite(r.mean) && r.mean < 1e6 ? `±${r.ci95.toFixed(4)}` : '';
+      io.stdout.write(`${String(r.steps).padStart(6)}  ${m.padStart(10)}  ${c.padStart(10)}\n`);
+    }
   }
   return 0;
 }

@@ -23,6 +23,8 @@ import type { OptimizerStateDict, ParamState } from '../optim/optimizer.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
 import { configPath, EVAL_SEED, iterationSeed, metricsPath, modelPath, writeFileAtomic } from './common.js';
 import { learningCurveSvg } from './plot.js';
+import { progressBar } from './progress.js';
+import { COLORS, figure, lineChart, num, svgToPng, type LineSeries } from './svg.js';
 
 const { l2l } = mg.meta;
 type LearnedRule = mg.meta.l2l.LSTMOptimizer | mg.meta.l2l.LearnedHparamsOptimizer;
@@ -247,23 +249,6 @@ function loadL2L(dir: string, rule: LearnedRule, opt: mg.optim.Adam | null): num
   }
 }
 
-/** A one-line progress bar on stderr (drawn only on a terminal). */
-class ProgressBar {
-  private last = 0;
-  constructor(private readonly io: CliIO, private readonly total: number) {}
-  update(it: number, loss: number, eta: number, force = false): void {
-    const now = Date.now();
-    if (!force && now - this.last < 100) return;
-    this.last = now;
-    const width = 30;
-    const filled = Math.round((width * it) / Math.max(this.total, 1));
-    this.io.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${it}/${this.total}  loss/step ${loss.toFixed(4)}  ETA ${fmtDuration(eta)}   `);
-  }
-  done(): void {
-    this.io.stderr.write('\n');
-  }
-}
-
 /** `metagrad train --algo l2l ...`. */
 export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
   const { values } = parse(argv, TRAIN_OPTIONS);
@@ -305,7 +290,7 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
       }
       if (!json) io.stderr.write(`resuming l2l (${cfg.rule}) on ${cfg.task} from ${out} at iteration ${start}/${cfg.iterations}\n`);
     }
-    const bar = !json && io.isTTY ? new ProgressBar(io, cfg.iterations) : null;
+    const bar = progressBar(json ? { ...io, isTTY: false } : io, cfg.iterations, 'loss/step', start);
     const t0 = Date.now();
     const cpu0 = process.cpuUsage();
     let sum = 0;
@@ -335,13 +320,13 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
         skipped = 0;
         n = 0;
       }
-      bar?.update(done, r.loss, eta, done === cfg.iterations);
+      bar.update(done, r.loss);
       if (done % saveEvery === 0 || done === cfg.iterations) saveL2L(out, cfg, rule, trainer.optimizer, done);
     }
-    bar?.done();
+    bar.stop();
     const finalIteration = Math.max(start, cfg.iterations);
     if (start >= cfg.iterations) saveL2L(out, cfg, rule, trainer.optimizer, start);
-    writeFileAtomic(path.join(out, 'learning_curve.svg'), learningCurveSvg(readMetrics(out), `l2l (${cfg.rule}) on ${cfg.task}: mean optimizee loss per step (${finalIteration} iterations)`));
+    writeFigure(path.join(out, 'learning_curve.svg'), learningCurveSvg(readMetrics(out), `l2l (${cfg.rule}) on ${cfg.task}: mean optimizee loss per step (${finalIteration} iterations)`));
     const seconds = (Date.now() - t0) / 1000;
     const c = process.cpuUsage(cpu0);
     if (json) jsonLine(io, { summary: true, iterations: finalIteration, seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(((c.user + c.system) / 1e6).toFixed(3)), out });
@@ -462,7 +447,7 @@ export async function evalL2l(argv: string[], io: CliIO): Promise<number> {
       }),
     );
     const plotFile = typeof values.plot === 'string' ? values.plot : path.join(dirs[0], 'eval_curves.svg');
-    writeFileAtomic(plotFile, curvesSvg(all, H, `${cfg.task}: optimizee loss on ${episodes} held-out instances (mean, 25-75% band)`));
+    writeFigure(plotFile, curvesSvg(all, H, `${cfg.task}: optimizee loss on ${episodes} held-out instances (mean, 25-75% band)`));
     // JSON has no Infinity: a diverged grid point's loss is null.
     const tunedOut = Object.fromEntries(hand.map((h) => [h, { lr: tuned[h].lr, grid: tuned[h].grid.map((g) => ({ lr: g.lr, loss: Number.isFinite(g.loss) ? g.loss : null })) }]));
     if (values.json === true) {
@@ -506,64 +491,50 @@ function quantile(xs: Float64Array, q: number): number {
   return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
-const COLORS = ['#d62728', '#9467bd', '#1f77b4', '#2ca02c', '#ff7f0e', '#8c564b', '#e377c2'];
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const r2 = (v: number) => Number(v.toFixed(2));
+/** Writes an SVG and, where the PNG rasteriser loads, the same figure as a PNG beside it (as `plot` does). */
+function writeFigure(file: string, text: string): void {
+  writeFileAtomic(file, text);
+  const png = svgToPng(text);
+  if (png !== null && file.endsWith('.svg')) writeFileAtomic(file.replace(/\.svg$/, '.png'), png);
+}
 
 /**
- * Loss curves against the step, log scale: for each optimizer the mean over instances (line) and
- * the 25-75% quantile band (shaded), a dashed line at the trained horizon. Hand-written SVG.
+ * Loss curves against the step on a log scale, one figure: for each optimizer the mean over the
+ * instances (line) and the 25-75% quantile band (shaded), and a dashed vertical line at the
+ * trained horizon. The y range runs from the smallest value shown up to ten times the largest
+ * initial mean (a diverging run leaves the top of the frame instead of squashing the rest).
  */
 export function curvesSvg(curves: readonly { name: string; lr: number | null; curves: Float64Array[] }[], horizon: number, title: string): string {
-  const W = 860;
-  const Hh = 460;
-  const f = { x: 80, y: 40, w: 480, h: 360 };
   const steps = curves[0]?.curves.length ?? 1;
-  const series = curves.map((c) => {
-    const mean = c.curves.map((xs) => l2l.meanCi95(xs).mean);
-    const lo = c.curves.map((xs) => quantile(xs, 0.25));
-    const hi = c.curves.map((xs) => quantile(xs, 0.75));
-    return { ...c, mean, lo, hi };
+  const xs = Array.from({ length: steps }, (_, t) => t);
+  const series: LineSeries[] = curves.map((c, k) => ({
+    label: c.lr === null ? c.name : `${c.name} (lr ${c.lr})`,
+    x: xs,
+    y: c.curves.map((v) => l2l.meanCi95(v).mean),
+    lo: c.curves.map((v) => quantile(v, 0.25)),
+    hi: c.curves.map((v) => quantile(v, 0.75)),
+    color: COLORS[k % COLORS.length],
+  }));
+  const vals = series.flatMap((sr) => [...sr.y, ...sr.lo!, ...sr.hi!]).filter((v) => Number.isFinite(v) && v > 0);
+  const start = Math.max(...series.map((sr) => sr.y[0]).filter((v) => Number.isFinite(v) && v > 0), 0);
+  let max = vals.length ? Math.max(...vals) : 10;
+  if (start > 0) max = Math.min(max, 10 * start);
+  const min = vals.length ? Math.max(Math.min(...vals), max * 1e-8) : max / 10;
+  return figure({
+    title,
+    subtitle: `lines: mean over the instances; bands: 25-75% quantiles; dashed: the trained horizon (${horizon} steps)`,
+    panels: [
+      (r) => {
+        let out = lineChart(r, { x: { label: 'optimizer step', min: 0, max: Math.max(steps - 1, 1) }, y: { label: 'loss (log scale)', log: true, min, max }, series, legend: 'outside-right' });
+        if (horizon > 0 && horizon < steps - 1) {
+          const X = num(r.x + (horizon / (steps - 1)) * r.w);
+          out += `<line x1="${X}" y1="${r.y}" x2="${X}" y2="${r.y + r.h}" stroke="#777" stroke-dasharray="5 4"/>\n`;
+        }
+        return out;
+      },
+    ],
+    panelWidth: 900,
+    panelHeight: 440,
+    margin: { left: 75, right: 290, top: 20, bottom: 50 },
   });
-  const vals = series.flatMap((s) => [...s.mean, ...s.lo, ...s.hi]).filter((v) => Number.isFinite(v) && v > 0);
-  let ymin = vals.length ? Math.floor(Math.log10(Math.min(...vals))) : -1;
-  const ymax = vals.length ? Math.ceil(Math.log10(Math.max(...vals))) : 1;
-  if (ymax - ymin > 8) ymin = ymax - 8; // diverging runs: keep the interesting range
-  const top = ymax === ymin ? ymin + 1 : ymax;
-  const X = (t: number) => r2(f.x + (t / Math.max(steps - 1, 1)) * f.w);
-  const Y = (v: number) => {
-    const l = Math.log10(Math.max(v, 10 ** ymin));
-    return r2(f.y + f.h - ((Math.min(l, top) - ymin) / (top - ymin)) * f.h);
-  };
-  let body = `<text x="${W / 2}" y="22" font-size="14" text-anchor="middle">${esc(title)}</text>\n`;
-  body += `<rect x="${f.x}" y="${f.y}" width="${f.w}" height="${f.h}" fill="none" stroke="#333"/>\n`;
-  for (let e = ymin; e <= top; e++) {
-    body += `<line x1="${f.x - 4}" y1="${Y(10 ** e)}" x2="${f.x}" y2="${Y(10 ** e)}" stroke="#333"/><text x="${f.x - 6}" y="${Y(10 ** e) + 4}" font-size="11" text-anchor="end">1e${e}</text>\n`;
-  }
-  const raw = Math.max((steps - 1) / 8, 1);
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const xstep = [1, 2, 5, 10].map((m) => m * mag).find((v) => v >= raw) ?? raw;
-  for (let t = 0; t < steps; t += xstep) {
-    body += `<line x1="${X(t)}" y1="${f.y + f.h}" x2="${X(t)}" y2="${f.y + f.h + 4}" stroke="#333"/><text x="${X(t)}" y="${f.y + f.h + 16}" font-size="11" text-anchor="middle">${t}</text>\n`;
-  }
-  body += `<text x="${f.x + f.w / 2}" y="${f.y + f.h + 34}" font-size="12" text-anchor="middle">optimizer step</text>\n`;
-  body += `<text x="${f.x - 50}" y="${f.y + f.h / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 ${f.x - 50} ${f.y + f.h / 2})">loss (log scale)</text>\n`;
-  if (horizon < steps - 1) {
-    body += `<line x1="${X(horizon)}" y1="${f.y}" x2="${X(horizon)}" y2="${f.y + f.h}" stroke="#777" stroke-dasharray="5 4"/><text x="${X(horizon) + 4}" y="${f.y + 14}" font-size="11" fill="#555">trained horizon</text>\n`;
-  }
-  series.forEach((s, k) => {
-    const color = COLORS[k % COLORS.length];
-    const ok = (t: number) => Number.isFinite(s.lo[t]) && Number.isFinite(s.hi[t]);
-    const idx = Array.from({ length: steps }, (_, t) => t).filter(ok);
-    if (idx.length > 1) {
-      const upper = idx.map((t) => `${X(t)},${Y(s.hi[t])}`);
-      const lower = idx.reverse().map((t) => `${X(t)},${Y(s.lo[t])}`);
-      body += `<polygon points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>\n`;
-    }
-    const pts = s.mean.map((v, t) => (Number.isFinite(v) ? `${X(t)},${Y(v)}` : null)).filter((p) => p !== null);
-    if (pts.length > 1) body += `<polyline points="${pts.join(' ')}" fill="none" stroke="${color}" stroke-width="1.8"/>\n`;
-    const ly = f.y + 10 + 20 * k;
-    body += `<line x1="${f.x + f.w + 16}" y1="${ly}" x2="${f.x + f.w + 40}" y2="${ly}" stroke="${color}" stroke-width="2.5"/><text x="${f.x + f.w + 46}" y="${ly + 4}" font-size="12">${esc(s.lr === null ? s.name : `${s.name} (lr ${s.lr})`)}</text>\n`;
-  });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${Hh}" viewBox="0 0 ${W} ${Hh}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}</svg>\n`;
 }

@@ -9,25 +9,31 @@ import { UsageError, type CliIO } from './args.js';
 import { COMPARE_USAGE, compare } from './compare.js';
 import { EVAL_USAGE, evalCommand } from './eval.js';
 import { PLOT_USAGE, plot } from './plot.js';
+import { STUDY_USAGE, study } from './study.js';
 import { TRAIN_USAGE, train } from './train.js';
 
 export type { CliIO } from './args.js';
 
-const COMMANDS: Record<string, { run: (argv: string[], io: CliIO) => Promise<number>; usage: string }> = {
+const COMMANDS: Record<string, { run: (argv: string[], io: CliIO) => Promise<number>; usage: string; ownHelp?: boolean }> = {
   train: { run: train, usage: TRAIN_USAGE },
   eval: { run: evalCommand, usage: EVAL_USAGE },
   plot: { run: plot, usage: PLOT_USAGE },
   compare: { run: compare, usage: COMPARE_USAGE },
+  study: { run: study, usage: STUDY_USAGE, ownHelp: true },
 };
 
 export const USAGE = `usage: metagrad <command> [options]
 
 commands:
-  train    meta-train on the sinusoid task (maml, fomaml, reptile, anil, metasgd; pretrain:
-           the pre-trained baseline)
-  eval     mean MSE with a 95% CI on held-out tasks after 0, 1, 5, 10 adaptation steps
+  train    meta-train: --task sinusoid (maml, fomaml, reptile, anil, metasgd; pretrain: the
+           pre-trained baseline), sinusoid-reptile (reptile), omniglot and omniglot-lake
+           (maml, fomaml, mamlpp, imaml)
+  eval     held-out tasks: mean MSE (sinusoid) or accuracy (omniglot) with a 95% CI per number
+           of adaptation steps; omniglot-lake: the error rate over Lake's 20 one-shot runs
   compare  eval for several checkpoints on the same held-out tasks, as one table
   plot     draw DIR/learning_curve.svg and DIR/fits.svg
+  study    one analysis of meta-gradients (taylor, gradient-combinations, tails, inner-steps,
+           hvp-cost): a figure, a table and its findings
 
 run 'metagrad <command> --help' for a command's options.
 `;
@@ -43,7 +49,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`metagrad: unknown command '${name}'\n${USAGE}`);
     return 2;
   }
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (cmd.ownHelp !== true && (rest.includes('--help') || rest.includes('-h'))) {
     io.stdout.write(`${cmd.usage}\n`);
     return 0;
   }

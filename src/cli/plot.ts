@@ -1,69 +1,30 @@
 /**
  * `metagrad plot DIR`: DIR/learning_curve.svg (the meta-loss in metrics.jsonl against the
  * iteration, log scale) and DIR/fits.svg (three held-out tasks: the true curve, the support
- * points and the predictions after 0, 1, 5 and 10 adaptation steps). Hand-written SVG.
+ * points and the predictions after 0, 1, 5 and 10 adaptation steps). Hand-written SVG (./svg.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { deviceOpt, intOpt, jsonLine, parse, UsageError, type CliIO } from './args.js';
 import { evalLearner, FITS_SEED, metricsPath, restore, writeFileAtomic } from './common.js';
+import { axes, esc, num, polyline, svgDocument as svg, svgToPng, sx, sy, type Frame } from './svg.js';
+
+/** Writes `file` (an SVG) and, where the PNG rasteriser loads, the same figure as a PNG; returns the paths written. */
+function writeFigure(file: string, text: string): string[] {
+  writeFileAtomic(file, text);
+  const png = svgToPng(text);
+  if (png === null) return [file];
+  const pngFile = file.replace(/\.svg$/, '.png');
+  writeFileAtomic(pngFile, png);
+  return [file, pngFile];
+}
 
 export const PLOT_USAGE = 'usage: metagrad plot DIR [--seed S] [--device cpu] [--json]';
 
 const OPTIONS = { seed: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } } as const;
 
 const COLORS = ['#d62728', '#ff7f0e', '#2ca02c', '#1f77b4', '#9467bd'];
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const num = (v: number) => (Number.isFinite(v) ? Number(v.toFixed(2)) : 0);
-
-/** "Nice" tick values covering [lo, hi]. */
-function ticks(lo: number, hi: number, n = 5): number[] {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / n;
-  const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) out.push(Number(v.toPrecision(12)));
-  return out;
-}
-
-interface Frame {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  xmin: number;
-  xmax: number;
-  ymin: number;
-  ymax: number;
-}
-
-const sx = (f: Frame, v: number) => f.x + ((v - f.xmin) / (f.xmax - f.xmin || 1)) * f.w;
-const sy = (f: Frame, v: number) => f.y + f.h - ((v - f.ymin) / (f.ymax - f.ymin || 1)) * f.h;
-
-function axes(f: Frame, xlabel: string, ylabel: string, yfmt: (v: number) => string = (v) => String(v), yticks = ticks(f.ymin, f.ymax)): string {
-  let s = `<rect x="${f.x}" y="${f.y}" width="${f.w}" height="${f.h}" fill="none" stroke="#333"/>\n`;
-  for (const t of ticks(f.xmin, f.xmax)) {
-    const X = num(sx(f, t));
-    s += `<line x1="${X}" y1="${f.y + f.h}" x2="${X}" y2="${f.y + f.h + 4}" stroke="#333"/><text x="${X}" y="${f.y + f.h + 16}" font-size="11" text-anchor="middle">${esc(String(t))}</text>\n`;
-  }
-  for (const t of yticks) {
-    const Y = num(sy(f, t));
-    s += `<line x1="${f.x - 4}" y1="${Y}" x2="${f.x}" y2="${Y}" stroke="#333"/><text x="${f.x - 6}" y="${Y + 4}" font-size="11" text-anchor="end">${esc(yfmt(t))}</text>\n`;
-  }
-  s += `<text x="${f.x + f.w / 2}" y="${f.y + f.h + 32}" font-size="12" text-anchor="middle">${esc(xlabel)}</text>\n`;
-  s += `<text x="${f.x - 45}" y="${f.y + f.h / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 ${f.x - 45} ${f.y + f.h / 2})">${esc(ylabel)}</text>\n`;
-  return s;
-}
-
-function polyline(f: Frame, xs: readonly number[], ys: readonly number[], color: string, extra = ''): string {
-  const pts = xs.map((x, i) => `${num(sx(f, x))},${num(sy(f, Math.min(Math.max(ys[i], f.ymin), f.ymax)))}`).join(' ');
-  return `<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="1.5" ${extra}/>\n`;
-}
-
-const svg = (w: number, h: number, body: string) =>
-  `<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${body}</svg>\n`;
 
 /** The learning curve from metrics.jsonl records `{iteration, loss}`. */
 export function learningCurveSvg(records: readonly { iteration: number; loss: number }[], title: string): string {
@@ -105,7 +66,7 @@ export async function plot(argv: string[], io: CliIO): Promise<number> {
     }
   }
   const curve = path.join(dir, 'learning_curve.svg');
-  writeFileAtomic(curve, learningCurveSvg(records, `${cfg.algo} on sinusoid: meta-loss (${iteration} iterations)`));
+  const written = writeFigure(curve, learningCurveSvg(records, `${cfg.algo} on ${cfg.task}: meta-loss (${iteration} iterations)`));
 
   // Fits on three held-out tasks.
   const maml = evalLearner(learner);
@@ -147,8 +108,8 @@ export async function plot(argv: string[], io: CliIO): Promise<number> {
   });
   body += `<circle cx="${50 + legend.length * 140}" cy="${H + 10}" r="3.5" fill="#000"/><text x="${58 + legend.length * 140}" y="${H + 14}" font-size="12">support (${cfg.shots} shots)</text>\n`;
   const fits = path.join(dir, 'fits.svg');
-  writeFileAtomic(fits, svg(3 * W + 20, H + 30, `<text x="${(3 * W + 20) / 2}" y="16" font-size="14" text-anchor="middle">${esc(`${cfg.algo}: adapted fits on held-out tasks`)}</text>\n${body}`));
-  if (values.json === true) jsonLine(io, { summary: true, files: [curve, fits] });
-  else io.stdout.write(`wrote ${curve} and ${fits}\n`);
+  written.push(...writeFigure(fits, svg(3 * W + 20, H + 30, `<text x="${(3 * W + 20) / 2}" y="16" font-size="14" text-anchor="middle">${esc(`${cfg.algo}: adapted fits on held-out tasks`)}</text>\n${body}`)));
+  if (values.json === true) jsonLine(io, { summary: true, files: written });
+  else io.stdout.write(`wrote ${written.join(', ')}\n`);
   return 0;
 }

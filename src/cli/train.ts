@@ -15,16 +15,20 @@ import { plot } from './plot.js';
 import { isL2lTrain, L2L_TRAIN_USAGE, trainL2l } from './l2l.js';
 import * as fs from 'node:fs';
 import * as mg from '../index.js';
+import { progressBar } from './progress.js';
+import { OMNIGLOT_TRAIN_USAGE, peekOption, trainOmniglot } from './omniglot.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
 import {
-  ALGOS, buildLearner, buildNet, configPath, iterationSeed, loadCheckpoint, metricsPath, modelPath, pretrainTasks, readConfig, saveCheckpoint,
-  type Algo, type RunConfig,
+  ALGOS, buildLearner, buildNet, configPath, iterationSeed, loadCheckpoint, mamlStep, metricsPath, modelPath, pretrainTasks, readConfig, saveCheckpoint,
+  TASKS, type Algo, type RunConfig, type TaskName,
 } from './common.js';
 
-export const TRAIN_USAGE = `usage: metagrad train --algo <${ALGOS.join('|')}> --task sinusoid --out DIR
+export const TRAIN_USAGE = `usage: metagrad train --algo <${ALGOS.join('|')}> --task <${TASKS.join('|')}> --out DIR
   [--iterations N] [--meta-batch B] [--meta-lr LR] [--inner-steps K] [--inner-lr A]
   [--shots K] [--query Q] [--first-order] [--seed S] [--device cpu] [--save-every N]
-  [--log-every N] [--json]
+  [--log-every N] [--per-task] [--json]
+  sinusoid-reptile (the OpenAI Reptile sine example; --algo reptile): [--inner-batch 10] [--inner-epochs 1]
+${OMNIGLOT_TRAIN_USAGE}
 ${L2L_TRAIN_USAGE}`;
 
 const OPTIONS = {
@@ -39,6 +43,9 @@ const OPTIONS = {
   shots: { type: 'string' },
   query: { type: 'string' },
   'first-order': { type: 'boolean' },
+  'per-task': { type: 'boolean' },
+  'inner-batch': { type: 'string' },
+  'inner-epochs': { type: 'string' },
   seed: { type: 'string' },
   device: { type: 'string' },
   'save-every': { type: 'string' },
@@ -49,17 +56,45 @@ const OPTIONS = {
 /** Options that fix what a checkpoint is; a resumed run may not change them. */
 const FIXED: [string, keyof RunConfig][] = [
   ['algo', 'algo'], ['meta-batch', 'metaBatch'], ['meta-lr', 'metaLr'], ['inner-steps', 'innerSteps'], ['inner-lr', 'innerLr'],
-  ['shots', 'shots'], ['query', 'query'], ['first-order', 'firstOrder'], ['seed', 'seed'],
+  ['shots', 'shots'], ['query', 'query'], ['first-order', 'firstOrder'], ['seed', 'seed'], ['task', 'task'],
+  ['inner-batch', 'innerBatch'], ['inner-epochs', 'innerEpochs'],
 ];
 
 function configFrom(values: Record<string, string | boolean | undefined>): RunConfig {
   const algo = choiceOpt<Algo>(values, 'algo', ALGOS);
-  choiceOpt(values, 'task', ['sinusoid'] as const);
+  const task = choiceOpt<TaskName>(values, 'task', TASKS);
   const reptile = algo === 'reptile';
   const shots = intOpt(values, 'shots', 10);
+  if (task === 'sinusoid-reptile') {
+    // The OpenAI Reptile sine example: serial Reptile (one task per outer step), 1-64-64-1 tanh,
+    // SGD 0.02 on minibatches of 10 of the 50 points, outer step 0.1 annealed linearly, 30,000
+    // iterations.
+    if (!reptile) throw new UsageError(`--task sinusoid-reptile: only --algo reptile trains on it (got '${algo}')`);
+    for (const o of ['inner-steps', 'first-order', 'query'] as const) {
+      if (values[o] !== undefined) throw new UsageError(`--${o} does not apply to --task sinusoid-reptile (the inner loop is one SGD step per minibatch: see --inner-batch, --inner-epochs)`);
+    }
+    const innerBatch = intOpt(values, 'inner-batch', 10);
+    const innerEpochs = intOpt(values, 'inner-epochs', 1);
+    return {
+      format: 'metagrad-cli/1', task, algo,
+      iterations: intOpt(values, 'iterations', 30_000),
+      iteration: 0,
+      metaBatch: intOpt(values, 'meta-batch', 1),
+      metaLr: numOpt(values, 'meta-lr', 0.1),
+      innerSteps: Math.ceil(50 / innerBatch) * innerEpochs,
+      innerLr: numOpt(values, 'inner-lr', 0.02),
+      shots, query: shots, firstOrder: true,
+      seed: intOpt(values, 'seed', 0, 0),
+      device: deviceOpt(values),
+      hidden: [64, 64], activation: 'tanh', innerBatch, innerEpochs,
+    };
+  }
+  for (const o of ['inner-batch', 'inner-epochs'] as const) {
+    if (values[o] !== undefined) throw new UsageError(`--${o} applies only to --task sinusoid-reptile`);
+  }
   return {
     format: 'metagrad-cli/1',
-    task: 'sinusoid',
+    task,
     algo,
     iterations: intOpt(values, 'iterations', 10_000),
     iteration: 0,
@@ -73,29 +108,13 @@ function configFrom(values: Record<string, string | boolean | undefined>): RunCo
     seed: intOpt(values, 'seed', 0, 0),
     device: deviceOpt(values),
     hidden: [40, 40],
+    activation: 'relu',
   };
-}
-
-/** A one-line progress bar on stderr (drawn only on a terminal). */
-class ProgressBar {
-  private last = 0;
-  constructor(private readonly io: CliIO, private readonly total: number) {}
-  update(it: number, loss: number, eta: number, force = false): void {
-    const now = Date.now();
-    if (!force && now - this.last < 100) return;
-    this.last = now;
-    const width = 30;
-    const filled = Math.round((width * it) / Math.max(this.total, 1));
-    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
-    this.io.stderr.write(`\r[${bar}] ${it}/${this.total}  meta-loss ${loss.toFixed(4)}  ETA ${fmtDuration(eta)}   `);
-  }
-  done(): void {
-    this.io.stderr.write('\n');
-  }
 }
 
 export async function train(argv: string[], io: CliIO): Promise<number> {
   if (isL2lTrain(argv)) return trainL2l(argv, io);
+  if (peekOption(argv, 'task')?.startsWith('omniglot')) return trainOmniglot(argv, io);
   const { values } = parse(argv, OPTIONS);
   const out = strOpt(values, 'out');
   const json = values.json === true;
@@ -112,7 +131,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
   fs.mkdirSync(out, { recursive: true });
 
   mg.manualSeed(cfg.seed);
-  const net = buildNet(cfg.hidden);
+  const net = buildNet(cfg.hidden, cfg.activation);
   const learner = buildLearner(cfg, net);
   const opt = learner.kind === 'maml' ? new mg.optim.Adam(learner.maml.metaParameters(), { lr: cfg.metaLr }) : null;
   let start = 0;
@@ -134,8 +153,9 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     if (!json) io.stderr.write(`resuming ${cfg.algo} from ${out} at iteration ${start}/${cfg.iterations}\n`);
   }
 
-  const sampler = new mg.data.MamlSinusoid({ shots: cfg.shots, query: cfg.query });
-  const bar = !json && io.isTTY ? new ProgressBar(io, cfg.iterations) : null;
+  const formulation = values['per-task'] === true ? 'loop' : 'batched';
+  const sampler = cfg.task === 'sinusoid-reptile' ? new mg.data.ReptileSinusoid({ innerBatch: cfg.innerBatch }) : new mg.data.MamlSinusoid({ shots: cfg.shots, query: cfg.query });
+  const bar = progressBar(json ? { ...io, isTTY: false } : io, cfg.iterations, 'meta-loss', start);
   const t0 = Date.now();
   let windowSum = 0;
   let windowN = 0;
@@ -144,8 +164,15 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     mg.manualSeed(iterationSeed(cfg.seed, it));
     const loss = mg.tidy(() => {
       const sampled = sampler.sample(cfg.metaBatch);
+      if (learner.kind === 'reptile') {
+        if (cfg.task === 'sinusoid-reptile') {
+          const epochs = cfg.innerEpochs ?? 1;
+          return learner.reptile.stepBatch((sampled as mg.data.ReptileSinusoidTask[]).map((t) => t.minibatches(cfg.innerBatch, epochs))).loss;
+        }
+        return learner.reptile.stepBatch(sampled).loss;
+      }
       const tasks = cfg.algo === 'pretrain' ? pretrainTasks(sampled) : sampled;
-      return learner.kind === 'maml' ? learner.maml.step(tasks, opt!) : learner.reptile.stepBatch(tasks).loss;
+      return mamlStep(cfg, learner.maml, opt!, tasks, formulation);
     });
     lastLoss = loss;
     windowSum += loss;
@@ -160,10 +187,10 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
       windowSum = 0;
       windowN = 0;
     }
-    bar?.update(done, loss, eta, done === cfg.iterations);
+    bar.update(done, loss);
     if (done % saveEvery === 0 || done === cfg.iterations) saveCheckpoint(out, cfg, net, learner, opt, done);
   }
-  bar?.done();
+  bar.stop();
   const finalIteration = Math.max(start, cfg.iterations);
   if (start >= cfg.iterations) saveCheckpoint(out, cfg, net, learner, opt, start);
   opt?.dispose?.();

@@ -52,6 +52,19 @@ export interface BatchedMAMLOptions extends MlpForwardOptions {
   firstOrder?: boolean;
   /** Per-task losses ([T, n, out] to [T]); default per-task mean squared error. */
   taskLoss?: TaskLossFn;
+  /**
+   * Meta-SGD: one learning-rate tensor per parameter, shaped like the shared parameter and in
+   * `params` order (the same for every task; meta-learned if it requires grad). Replaces
+   * `innerLr`. With `firstOrder` the inner gradients are constants but the rates still receive
+   * a meta-gradient through `lr * g`, as in `mg.meta.MetaSGD`.
+   */
+  innerLrs?: readonly Tensor[];
+  /**
+   * Which parameters the inner loop adapts, one flag per tensor of `params` (ANIL: only the
+   * head's). Parameters not adapted stay shared by every task (and are still meta-learned
+   * through the query loss). Default: every parameter.
+   */
+  adapted?: readonly boolean[];
 }
 
 function fmt(s: readonly number[]): string {
@@ -122,9 +135,13 @@ function checkBatch(what: string, b: BatchedBatch): void {
   }
 }
 
-/** Shared parameters expanded to per-task ones: W [out, in] to [T, out, in], b [out] to [T, 1, out]. */
-function expandToTasks(params: readonly Tensor[], T: number): Tensor[] {
+/**
+ * Shared parameters expanded to per-task ones: W [out, in] to [T, out, in], b [out] to
+ * [T, 1, out]; those with `adapted[i] === false` are kept shared.
+ */
+function expandToTasks(params: readonly Tensor[], T: number, adapted?: readonly boolean[]): Tensor[] {
   return params.map((p, i) => {
+    if (adapted !== undefined && !adapted[i]) return p;
     if (i % 2 === 0) return p.ndim === 2 ? p.expand([T, ...p.shape]) : p;
     if (p.ndim === 1) return p.reshape([1, 1, p.shape[0]]).expand([T, 1, p.shape[0]]);
     return p.ndim === 2 ? p.reshape([T, 1, p.shape[1]]) : p;
@@ -138,17 +155,28 @@ function expandToTasks(params: readonly Tensor[], T: number): Tensor[] {
  * gradients unless `firstOrder`). With 0 steps, the parameters expanded to the tasks.
  */
 export function batchedAdapt(params: readonly Tensor[], support: BatchedBatch, opts: BatchedMAMLOptions = {}): Tensor[] {
-  const { innerSteps = 1, innerLr = 0.01, firstOrder = false, taskLoss = taskMseLoss, activation = 'relu' } = opts;
+  const { innerSteps = 1, innerLr = 0.01, firstOrder = false, taskLoss = taskMseLoss, activation = 'relu', innerLrs, adapted } = opts;
   if (!Number.isInteger(innerSteps) || innerSteps < 0) throw new Error(`batchedAdapt: innerSteps must be a non-negative integer, got ${innerSteps}`);
   if (!Number.isFinite(innerLr)) throw new Error(`batchedAdapt: innerLr must be a finite number, got ${innerLr}`);
+  if (adapted !== undefined && adapted.length !== params.length) {
+    throw new Error(`batchedAdapt: adapted has ${adapted.length} flags for ${params.length} parameters`);
+  }
+  if (innerLrs !== undefined) {
+    if (innerLrs.length !== params.length) throw new Error(`batchedAdapt: innerLrs has ${innerLrs.length} tensors for ${params.length} parameters`);
+    innerLrs.forEach((r, i) => {
+      if (r.shape.length !== params[i].shape.length || r.shape.some((d, k) => d !== params[i].shape[k])) {
+        throw new Error(`batchedAdapt: innerLrs[${i}] ${fmt(r.shape)} must have the shape of parameter ${i} ${fmt(params[i].shape)}`);
+      }
+    });
+  }
   checkBatch('batchedAdapt: support', support);
-  let ps = expandToTasks(params, support.x.shape[0]);
+  let ps = expandToTasks(params, support.x.shape[0], adapted);
   for (let s = 0; s < innerSteps; s++) {
     // The sum over tasks: its gradient w.r.t. the [T, ...] parameters has task t's own gradient
     // in slice t. retainGraph: the first-order meta-gradient still walks the previous updates.
-    // Only tensors that require grad are differentiated (and updated); others (frozen) are kept.
-    const idx = ps.flatMap((p, i) => (p.requiresGrad ? [i] : []));
-    if (idx.length === 0) throw new Error('batchedAdapt: none of the parameters requires grad');
+    // Only adapted tensors that require grad are differentiated (and updated); others are kept.
+    const idx = ps.flatMap((p, i) => (p.requiresGrad && (adapted === undefined || adapted[i]) ? [i] : []));
+    if (idx.length === 0) throw new Error('batchedAdapt: none of the adapted parameters requires grad');
     const l = taskLoss(mlpForward(ps, support.x, { activation }), support.y).sum();
     const gsel = grad(l, idx.map((i) => ps[i]), { createGraph: !firstOrder, retainGraph: true, allowUnused: true });
     const gs: (Tensor | null)[] = ps.map(() => null);
@@ -156,7 +184,11 @@ export function batchedAdapt(params: readonly Tensor[], support: BatchedBatch, o
     ps = ps.map((p, i) => {
       const g = gs[i];
       if (g === null) return p;
-      return p.sub((firstOrder && g.requiresGrad ? g.detach() : g).mul(innerLr));
+      const gi = firstOrder && g.requiresGrad ? g.detach() : g;
+      if (innerLrs === undefined) return p.sub(gi.mul(innerLr));
+      // A bias rate [out] broadcasts against the per-task bias [T, 1, out], a weight rate
+      // [out, in] against [T, out, in].
+      return p.sub(gi.mul(innerLrs[i]));
     });
   }
   return ps;

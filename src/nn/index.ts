@@ -27,3 +27,6 @@ export {
   Linear, Conv2d, BatchNormBase, BatchNorm1d, BatchNorm2d, MaxPool2d, AvgPool2d, Flatten, ReLU, Tanh, Sigmoid, Identity, Sequential,
   type LinearOptions, type Conv2dLayerOptions, type BatchNormLayerOptions, type ParameterOptions,
 } from './layers.js';
+export {
+  Conv4, MetaBatchNorm2d, type Conv4Options, type MetaBatchNormOptions, type StepForwardOptions,
+} from './models/conv4.js';

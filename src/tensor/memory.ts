@@ -35,13 +35,25 @@ export interface DeviceMemoryReport {
   peakBytes: number;
 }
 
+/** Device memory beyond the live tensors (CUDA). */
+export interface CudaMemoryReport extends DeviceMemoryReport {
+  /** Free blocks held by the caching allocator for reuse (not counted in `bytes`). */
+  cachedBytes: number;
+  /** Everything the caching allocator holds from the driver: live blocks (rounded up to their size class) plus cached ones. */
+  reservedBytes: number;
+  /** Free device memory as the driver reports it (0 until CUDA has been used in this process). */
+  deviceFreeBytes: number;
+  /** Total device memory (0 until CUDA has been used in this process). */
+  deviceTotalBytes: number;
+}
+
 /** The memory report: totals and per device. */
 export interface MemoryReport {
   tensors: number;
   bytes: number;
   /** `cachedBytes`: freed large buffers kept for reuse (not counted in `bytes`). */
   cpu: DeviceMemoryReport & { cachedBytes: number };
-  cuda: DeviceMemoryReport;
+  cuda: CudaMemoryReport;
 }
 
 /** Live tensors and bytes, in total and per device. */
@@ -55,7 +67,7 @@ export function resetPeakMemory(): void {
   addon.resetPeakMemory();
 }
 
-/** Returns the CPU buffer cache (freed large buffers kept for reuse) to the system. */
+/** Returns the CPU buffer cache and the CUDA caching allocator's free blocks to the system. */
 export function releaseCachedMemory(): void {
   addon.releaseCache();
 }

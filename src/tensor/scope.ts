@@ -8,6 +8,11 @@ import type { Tensor } from './tensor.js';
 export const scopes: Tensor[][] = [];
 /** For each open scope, the creation id of the first tensor it could hold (see Tensor._id). */
 export const scopeStarts: number[] = [];
+/**
+ * For each open scope, tensors an inner scope released whose tape node it could not free yet
+ * (Note [Scope frees graphs]): a surviving tensor of the inner scope still reached the node.
+ */
+const scopeOrphans: Tensor[][] = [];
 /** Creation ids: every tensor takes the next one, so "made inside this scope" is `_id >= start`. */
 export const ids = { next: 0 };
 
@@ -15,6 +20,7 @@ export const ids = { next: 0 };
 export function openScope(): void {
   scopes.push([]);
   scopeStarts.push(ids.next);
+  scopeOrphans.push([]);
 }
 
 /** Anything `tidy` can return: tensors found in it (arrays, plain objects, Maps) are kept. */
@@ -43,18 +49,29 @@ function collect(x: unknown, keep: Set<Tensor>, seen: Set<unknown>, TensorClass:
 export function closeScope(result: unknown, TensorClass: Function, track: (t: Tensor) => void): void {
   const mine = scopes.pop()!;
   const start = scopeStarts.pop()!;
+  const orphans = scopeOrphans.pop()!;
   const keep = new Set<Tensor>();
   collect(result, keep, new Set(), TensorClass);
   const parent = scopes.length ? scopes[scopes.length - 1] : null;
-  freeUnreachableNodes(mine, keep, start);
+  const parentOrphans = scopeOrphans.length ? scopeOrphans[scopeOrphans.length - 1] : null;
+  freeUnreachableNodes(mine, orphans, keep, start);
   for (const t of mine) {
     if (keep.has(t) || t._kept) {
       if (parent && !t._kept) parent.push(t);
       else track(t);
     } else {
       t._release(); // saved tensors outlive the scope (Note [Saved tensors] in autograd/record.ts)
+      // Its node is still reached from a tensor that moves to the parent scope: let the parent
+      // free it once nothing there reaches it (a gradient made inside a backward rule's scope).
+      if (parentOrphans !== null && liveNode(t)) parentOrphans.push(t);
     }
   }
+  if (parentOrphans !== null) for (const t of orphans) if (liveNode(t)) parentOrphans.push(t);
+}
+
+function liveNode(t: Tensor): boolean {
+  const n = t._node as NodeLike | null;
+  return n !== null && !n.freed;
 }
 
 /** What scope.ts needs of an autograd node (tensor/ sits below autograd/record.ts). */
@@ -74,13 +91,14 @@ interface NodeLike {
  * tensors alive until garbage collection. Only tensors created in this scope can reach these
  * nodes: tensors made before the scope opened cannot have them as inputs.
  */
-function freeUnreachableNodes(mine: Tensor[], keep: Set<Tensor>, start: number): void {
-  let any = false;
-  for (const t of mine) {
-    const n = t._node as NodeLike | null;
-    if (n !== null && !n.freed && !keep.has(t) && !t._kept) {
-      any = true;
-      break;
+function freeUnreachableNodes(mine: Tensor[], orphans: Tensor[], keep: Set<Tensor>, start: number): void {
+  let any = orphans.some(liveNode);
+  if (!any) {
+    for (const t of mine) {
+      if (!keep.has(t) && !t._kept && liveNode(t)) {
+        any = true;
+        break;
+      }
     }
   }
   if (!any) return;
@@ -101,8 +119,10 @@ function freeUnreachableNodes(mine: Tensor[], keep: Set<Tensor>, start: number):
     }
     if (t._tangents !== null) for (const x of t._tangents.values()) visit(x);
   }
-  for (const t of mine) {
-    const n = t._node as NodeLike | null;
-    if (n !== null && !n.freed && !reached.has(t)) n.free();
+  for (const list of [mine, orphans]) {
+    for (const t of list) {
+      const n = t._node as NodeLike | null;
+      if (n !== null && !n.freed && !reached.has(t)) n.free();
+    }
   }
 }

@@ -5,6 +5,29 @@ import * as mg from '../../src/index.js';
 import { randomTensor } from '../helpers.js';
 
 describe('memory', () => {
+  test('a createGraph gradient dropped without a backward pass frees its graph at the end of the scope (no GC)', () => {
+    const w = mg.keep(randomTensor([6, 6], 'float64', 41).t.requiresGrad_());
+    const x = mg.keep(randomTensor([5, 6], 'float64', 42).t);
+    const v = mg.keep(randomTensor([6, 6], 'float64', 43).t);
+    const base = mg.memory().cpu;
+    for (let i = 0; i < 20; i++) {
+      mg.tidy(() => {
+        // The gradient's graph is built inside the backward rules' own scopes; nothing walks it.
+        const [g] = mg.grad(x.matmul(w).tanh().square().sum(), [w], { createGraph: true });
+        g!.square().sum();
+      });
+      mg.tidy(() => {
+        // An HVP that keeps the gradient graph for later products, then drops it.
+        const [g] = mg.grad(x.matmul(w).sigmoid().sum(), [w], { createGraph: true, retainGraph: true });
+        mg.grad(g!, [w], { gradOutputs: [v], retainGraph: true });
+      });
+    }
+    const after = mg.memory().cpu;
+    expect(after.tensors).toBe(base.tensors);
+    expect(after.bytes).toBe(base.bytes);
+    for (const t of [w, x, v]) t.dispose();
+  });
+
   test('2,000 createGraph iterations of a MAML-style loop return to the baseline', () => {
     const w = randomTensor([4], 'float64', 31, -0.5, 0.5).t.requiresGrad_();
     const b = randomTensor([1], 'float64', 32, -0.5, 0.5).t.requiresGrad_();

@@ -40,12 +40,17 @@ describe('argument errors exit 2 and name the option', () => {
     [['train', '--algo', 'nope', '--task', 'sinusoid', '--out', 'x'], '--algo'],
     [['train', '--algo', 'maml', '--task', 'sinusoid', '--out', 'x', '--iterations', 'ten'], '--iterations'],
     [['train', '--algo', 'maml', '--task', 'sinusoid', '--out', 'x', '--meta-lr', '-1'], '--meta-lr'],
-    [['train', '--algo', 'maml', '--task', 'omniglot', '--out', 'x'], '--task'],
+    [['train', '--algo', 'maml', '--task', 'imagenet', '--out', 'x'], '--task'],
+    [['train', '--algo', 'maml', '--task', 'omniglot', '--out', 'x'], '--data'],
+    [['train', '--algo', 'maml', '--task', 'omniglot', '--out', 'x', '--data', '../shared/data/omniglot', '--no-msl'], '--no-msl'],
     [['train', '--algo', 'maml', '--task', 'sinusoid'], '--out'],
     [['train', '--algo', 'maml', '--task', 'sinusoid', '--out', 'x', '--device', 'tpu'], '--device'],
     [['eval', '--checkpoint', 'x', '--steps', '0,a'], '--steps'],
     [['eval', '--checkpoint', 'x', '--episodes', '0'], '--episodes'],
     [['eval', '--checkpont', 'x'], '--checkpont'],
+    [['train', '--algo', 'maml', '--task', 'sinusoid-reptile', '--out', 'x'], '--algo reptile'],
+    [['train', '--algo', 'reptile', '--task', 'sinusoid-reptile', '--out', 'x', '--inner-steps', '3'], '--inner-steps'],
+    [['train', '--algo', 'maml', '--task', 'sinusoid', '--out', 'x', '--inner-batch', '5'], '--inner-batch'],
     [['compare'], 'DIR'],
     [['compare', 'x', '--steps', '-1'], '--steps'],
   ])('%j', async (argv, name) => {
@@ -107,6 +112,31 @@ describe('train, resume, eval, plot', () => {
     expect((await cli(args(whole, 40))).code).toBe(0);
     const ref = metrics(whole);
     ref.forEach((m, i) => expect(after[i].loss).toBeCloseTo(m.loss, 4));
+  });
+
+  test('--per-task (the per-task loop) and the default task-batched formulation train the same model', async () => {
+    for (const algo of ['metasgd', 'anil']) {
+      const a = path.join(tmp, `${algo}-batched`);
+      const b = path.join(tmp, `${algo}-loop`);
+      const base = ['train', '--algo', algo, '--task', 'sinusoid', '--iterations', '20', '--meta-batch', '4', '--log-every', '5', '--seed', '3', '--json'];
+      expect((await cli([...base, '--out', a])).code).toBe(0);
+      expect((await cli([...base, '--out', b, '--per-task'])).code).toBe(0);
+      const [ma, mb] = [metrics(a), metrics(b)];
+      expect(ma.length).toBe(4);
+      ma.forEach((m, i) => expect(Math.abs(m.loss - mb[i].loss)).toBeLessThan(1e-4 * Math.max(1, mb[i].loss)));
+    }
+  });
+
+  test('sinusoid-reptile: the OpenAI example (1-64-64-1 tanh, minibatches of 10) trains, lowers the loss, and evaluates', async () => {
+    const dir = path.join(tmp, 'openai');
+    const r = await cli(['train', '--algo', 'reptile', '--task', 'sinusoid-reptile', '--out', dir, '--iterations', '600', '--log-every', '100', '--seed', '2', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ task: 'sinusoid-reptile', hidden: [64, 64], activation: 'tanh', innerBatch: 10, innerEpochs: 1, innerSteps: 5, metaLr: 0.1, innerLr: 0.02 });
+    const ev = await cli(['eval', '--checkpoint', dir, '--episodes', '60', '--steps', '0,10', '--json']);
+    expect(ev.code, ev.err).toBe(0);
+    const res = (jsonLines(ev.out).at(-1) as { results: { mean: number }[] }).results;
+    expect(res[1].mean).toBeLessThan(res[0].mean);
   });
 
   test('resuming with a different algorithm is refused', async () => {
@@ -220,6 +250,12 @@ describe('train, resume, eval, plot', () => {
     }
     const fits = fs.readFileSync(path.join(dir, 'fits.svg'), 'utf8');
     expect(fits.match(/<polyline/g)!.length).toBe(3 * 5); // 3 tasks x (truth + 4 step counts)
+    // The PNGs (resvg): real PNG files of the SVGs' aspect ratio.
+    for (const f of ['learning_curve.png', 'fits.png']) {
+      const b = fs.readFileSync(path.join(dir, f));
+      expect(b.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      expect(b.readUInt32BE(16)).toBeGreaterThan(300); // width from the IHDR chunk
+    }
     expect((await cli(['plot'])).code).toBe(2);
   });
 });

@@ -205,4 +205,52 @@ describe('task-batched MAML', () => {
     expect(after.bytes).toBe(base.bytes);
     expect(evalLoss()).toBeLessThan(0.7 * before);
   });
+
+  for (const firstOrder of [false, true]) {
+    test(`Meta-SGD rates (innerLrs), ${firstOrder ? 'first' : 'second'} order: batched meta-loss and gradients equal mg.meta.MetaSGD's per-task loop`, () => {
+      mg.tidy(() => {
+        mg.manualSeed(11);
+        const model = new mg.nn.Sequential(new mg.nn.Linear(1, 6, f64), new mg.nn.ReLU(), new mg.nn.Linear(6, 5, f64), new mg.nn.ReLU(), new mg.nn.Linear(5, 1, f64));
+        const learner = new mg.meta.MetaSGD(model, { innerSteps: 2, innerLr: 0.05, firstOrder });
+        // Distinct rates per element, so a mix-up of rates and parameters would show.
+        mg.noGrad(() => learner.lrs.forEach((r) => mg.copy_(r, mg.rand(r.shape, f64).mul(0.1))));
+        const tasks = sinusoidTasks(3, 12);
+        const meta = learner.metaParameters();
+        const ref = learner.metaLoss(tasks);
+        const gRef = mg.grad(ref, meta);
+        const b = stackTasks(tasks);
+        const params = model.parameters();
+        const l = batchedMamlMetaLoss(params, b.support, b.query, { innerSteps: 2, innerLrs: learner.lrs, firstOrder });
+        const g = mg.grad(l, meta);
+        expect(Math.abs(l.item() - ref.item())).toBeLessThan(1e-12 * Math.max(1, ref.item()));
+        expect(maxRelDiff(flat(g), flat(gRef))).toBeLessThan(1e-10);
+        // The rates get a nonzero meta-gradient.
+        expect(flat(g.slice(params.length)).some((v) => v !== 0)).toBe(true);
+      });
+    });
+  }
+
+  test('ANIL (adapted = head only): batched meta-loss and gradients equal mg.meta.ANIL, the body stays shared', () => {
+    mg.tidy(() => {
+      mg.manualSeed(13);
+      const model = new mg.nn.Sequential(new mg.nn.Linear(1, 6, f64), new mg.nn.Tanh(), new mg.nn.Linear(6, 5, f64), new mg.nn.Tanh(), new mg.nn.Linear(5, 1, f64));
+      const anil = new mg.meta.ANIL(model, { innerSteps: 3, innerLr: 0.1 });
+      const tasks = sinusoidTasks(4, 14);
+      const params = model.parameters();
+      const ref = anil.metaLoss(tasks);
+      const gRef = mg.grad(ref, params);
+      const b = stackTasks(tasks);
+      const adapted = params.map((_, i) => i >= 4);
+      const opts = { innerSteps: 3, innerLr: 0.1, activation: 'tanh' as const, adapted };
+      const l = batchedMamlMetaLoss(params, b.support, b.query, opts);
+      const g = mg.grad(l, params);
+      expect(Math.abs(l.item() - ref.item())).toBeLessThan(1e-12 * Math.max(1, ref.item()));
+      expect(maxRelDiff(flat(g), flat(gRef))).toBeLessThan(1e-10);
+      const ad = batchedAdapt(params, b.support, opts);
+      expect(ad[0]).toBe(params[0]); // body: the shared tensor itself
+      expect(ad[4].shape).toEqual([4, 1, 5]);
+      expect(() => batchedAdapt(params, b.support, { adapted: [true] })).toThrow(/adapted has 1 flags for 6 parameters/);
+      expect(() => batchedAdapt(params, b.support, { innerLrs: params.map((p) => p.reshape([-1])) })).toThrow(/innerLrs\[0\] \[6\] must have the shape of parameter 0 \[6, 1\]/);
+    });
+  });
 });

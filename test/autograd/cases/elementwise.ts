@@ -1,7 +1,7 @@
 // Op-table rows for the elementwise ops, where, clamp and casts.
 import * as mg from '../../../src/index.js';
 import { randomTensor } from '../../helpers.js';
-import type { OpCase } from './types.js';
+import { dev, type OpCase } from './types.js';
 
 const r = (shape: number[], seed: number, lo = -2, hi = 2) => randomTensor(shape, 'float64', seed, lo, hi).t;
 const pos = (shape: number[], seed: number) => r(shape, seed, 0.5, 2);
@@ -35,8 +35,8 @@ export const elementwiseCases: OpCase[] = [
   { name: 'sqrt', fn: (a) => mg.sqrt(a), inputs: () => [pos([4], 21)] },
   { name: 'square', fn: (a) => mg.square(a), inputs: () => [r([4], 22)] },
   { name: 'clamp (away from the bounds)', fn: (a) => mg.clamp(a, -1, 1), inputs: () => [mg.tensor([-1.7, -0.5, 0.2, 0.9, 1.6], { dtype: 'float64' })] },
-  { name: 'where broadcast', fn: (a, b) => mg.where(mg.tensor([[1, 0, 1]], { dtype: 'int32' }), a, b), inputs: () => [r([2, 3], 23), r([2, 1], 24)] },
-  { name: 'where with a scalar', fn: (a) => mg.where(mg.tensor([1, 0, 1], { dtype: 'int32' }), a, 0.5), inputs: () => [r([3], 25)] },
+  { name: 'where broadcast', fn: (a, b) => mg.where(mg.tensor([[1, 0, 1]], { dtype: 'int32', device: dev() }), a, b), inputs: () => [r([2, 3], 23), r([2, 1], 24)] },
+  { name: 'where with a scalar', fn: (a) => mg.where(mg.tensor([1, 0, 1], { dtype: 'int32', device: dev() }), a, 0.5), inputs: () => [r([3], 25)] },
   { name: 'clone', fn: (a) => a.clone().mul(a), inputs: () => [r([3], 26)] },
   { name: 'composite tanh(x)*x + exp(x)/2', fn: (a) => a.tanh().mul(a).add(a.exp().div(2)), inputs: () => [r([4], 27)] },
 ];

@@ -2,7 +2,7 @@
 import * as mg from '../../../src/index.js';
 import { matmulT } from '../../../src/ops/matmul.js';
 import { randomTensor } from '../../helpers.js';
-import type { OpCase } from './types.js';
+import { dev, type OpCase } from './types.js';
 
 const r = (shape: number[], seed: number) => randomTensor(shape, 'float64', seed).t;
 const F = mg.nn.functional;
@@ -18,8 +18,8 @@ export const matmulCases: OpCase[] = [
   { name: 'matmul 1-D @ batched [2,3,2]', fn: (a, b) => mg.matmul(a, b), inputs: () => [r([3], 14), r([2, 3, 2], 15)] },
   { name: 'matmul batched [2,2,3] @ 1-D', fn: (a, b) => mg.matmul(a, b), inputs: () => [r([2, 2, 3], 16), r([3], 17)] },
   { name: 'matmul chain tanh(A@B)@C', fn: (a, b, c) => mg.matmul(mg.tanh(mg.matmul(a, b)), c), inputs: () => [r([2, 2], 18), r([2, 3], 19), r([3, 1], 20)] },
-  { name: 'matmul with a constant right operand', fn: (a) => mg.matmul(a.square(), mg.tensor([[1, 2], [3, -1]], { dtype: 'float64' })), inputs: () => [r([3, 2], 21)] },
-  { name: 'matmul float64 @ constant float32 (promotion)', fn: (a) => mg.matmul(a, mg.tensor([[0.5], [-2]], { dtype: 'float32' })), inputs: () => [r([2, 2], 22)] },
+  { name: 'matmul with a constant right operand', fn: (a) => mg.matmul(a.square(), mg.tensor([[1, 2], [3, -1]], { dtype: 'float64', device: dev() })), inputs: () => [r([3, 2], 21)] },
+  { name: 'matmul float64 @ constant float32 (promotion)', fn: (a) => mg.matmul(a, mg.tensor([[0.5], [-2]], { dtype: 'float32', device: dev() })), inputs: () => [r([2, 2], 22)] },
   // matmulT: all four flags, with batch broadcasting.
   { name: 'matmulT (F,F) [2,2,3]@[3,2]', fn: (a, b) => matmulT(a, b, false, false), inputs: () => [r([2, 2, 3], 23), r([3, 2], 24)] },
   { name: 'matmulT (T,F) [2,3,2]@[3,2]', fn: (a, b) => matmulT(a, b, true, false), inputs: () => [r([2, 3, 2], 25), r([3, 2], 26)] },

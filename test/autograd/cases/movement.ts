@@ -1,10 +1,10 @@
 // Op-table rows for the movement ops (see Note [Op table] in ../ops.test.ts).
 import * as mg from '../../../src/index.js';
 import { randomTensor } from '../../helpers.js';
-import type { OpCase } from './types.js';
+import { dev, type OpCase } from './types.js';
 
 const r = (shape: number[], seed: number) => randomTensor(shape, 'float64', seed).t;
-const ix = (v: number[] | number[][], shape?: number[]) => mg.tensor(v as number[], { dtype: 'int32', shape });
+const ix = (v: number[] | number[][], shape?: number[]) => mg.tensor(v as number[], { dtype: 'int32', shape, device: dev() });
 
 export const movementCases: OpCase[] = [
   // Views (reshape): flatten, squeeze and unsqueeze go through it.
@@ -29,14 +29,14 @@ export const movementCases: OpCase[] = [
   { name: 'cat two on axis 0', fn: (a, b) => mg.cat([a, b], 0), inputs: () => [r([2, 3], 16), r([1, 3], 17)] },
   {
     name: 'cat three on axis -1, middle one a constant',
-    fn: (a, b) => mg.cat([a.mul(b.sum()), mg.ones([2, 2], { dtype: 'float64' }), b], -1),
+    fn: (a, b) => mg.cat([a.mul(b.sum()), mg.ones([2, 2], { dtype: 'float64', device: dev() }), b], -1),
     inputs: () => [r([2, 1], 18), r([2, 3], 19)],
   },
   { name: 'cat promotes a constant int32 tensor', fn: (a) => mg.cat([ix([[1, 2]]), a.square()], 0), inputs: () => [r([2, 2], 20)] },
   { name: 'cat of one tensor', fn: (a) => mg.cat([a]).mul(a), inputs: () => [r([3], 21)] },
   { name: 'cat the same tensor twice', fn: (a) => mg.cat([a, a.square(), a], 1), inputs: () => [r([2, 1], 22)] },
   { name: 'stack axis 1', fn: (a, b) => mg.stack([a, b], 1), inputs: () => [r([2, 2], 23), r([2, 2], 24)] },
-  { name: 'stack axis -1 with a constant', fn: (a) => mg.stack([a.square(), mg.zeros([3], { dtype: 'float64' }), a], -1), inputs: () => [r([3], 25)] },
+  { name: 'stack axis -1 with a constant', fn: (a) => mg.stack([a.square(), mg.zeros([3], { dtype: 'float64', device: dev() }), a], -1), inputs: () => [r([3], 25)] },
   // gather / scatterAdd
   { name: 'gather axis 1, repeated indices', fn: (a) => mg.gather(a, 1, ix([[0, 0, 2], [1, 2, 1]], [2, 3])), inputs: () => [r([2, 3], 26)] },
   { name: 'gather axis -2, index smaller off axis, squared', fn: (a) => mg.square(mg.gather(a, -2, ix([[2], [0], [2], [1]], [4, 1]))), inputs: () => [r([3, 2], 27)] },
@@ -50,10 +50,10 @@ export const movementCases: OpCase[] = [
     fn: (x, s) => mg.square(mg.scatterAdd(x, 0, ix([[1, 0], [1, 1]], [2, 2]), s.mul(s))),
     inputs: () => [r([2, 3], 30), r([3, 3], 31)],
   },
-  { name: 'scatterAdd into a constant', fn: (s) => mg.scatterAdd(mg.ones([3], { dtype: 'float64' }), 0, ix([2, 2, 0]), s), inputs: () => [r([4], 32)] },
+  { name: 'scatterAdd into a constant', fn: (s) => mg.scatterAdd(mg.ones([3], { dtype: 'float64', device: dev() }), 0, ix([2, 2, 0]), s), inputs: () => [r([4], 32)] },
   // indexSelect / indexAdd
   { name: 'indexSelect axis 0, repeated', fn: (a) => mg.indexSelect(a, 0, ix([2, 0, 2, 1])), inputs: () => [r([3, 2], 33)] },
-  { name: 'indexSelect axis -1, 0-d index, squared', fn: (a) => mg.square(mg.indexSelect(a, -1, mg.tensor(1, { dtype: 'int32' }))), inputs: () => [r([2, 3], 34)] },
+  { name: 'indexSelect axis -1, 0-d index, squared', fn: (a) => mg.square(mg.indexSelect(a, -1, mg.tensor(1, { dtype: 'int32', device: dev() }))), inputs: () => [r([2, 3], 34)] },
   {
     name: 'indexAdd axis 1, repeated',
     fn: (x, s) => mg.indexAdd(x, 1, ix([2, 0, 2]), s),
@@ -64,8 +64,8 @@ export const movementCases: OpCase[] = [
     fn: (x, s) => mg.indexAdd(x.square(), -2, ix([1]), s.mul(x.sum())),
     inputs: () => [r([2, 2], 37), r([1, 2], 38)],
   },
-  { name: 'indexAdd into a constant', fn: (s) => mg.indexAdd(mg.ones([2, 3], { dtype: 'float64' }), 0, ix([1, 1, 0]), s.square()), inputs: () => [r([3, 3], 43)] },
-  { name: 'gather 0-d x and index', fn: (a) => mg.gather(a, 0, mg.tensor(0, { dtype: 'int32' })).mul(a), inputs: () => [r([], 44)] },
+  { name: 'indexAdd into a constant', fn: (s) => mg.indexAdd(mg.ones([2, 3], { dtype: 'float64', device: dev() }), 0, ix([1, 1, 0]), s.square()), inputs: () => [r([3, 3], 43)] },
+  { name: 'gather 0-d x and index', fn: (a) => mg.gather(a, 0, mg.tensor(0, { dtype: 'int32', device: dev() })).mul(a), inputs: () => [r([], 44)] },
   { name: 'permute identity (view) and a 2-cycle', fn: (a) => mg.permute(a, [0, 1]).mul(mg.permute(a, [1, 0]).sum(0)), inputs: () => [r([2, 2], 45)] },
   // pad (oneHot: int input, no gradient; used as a constant)
   { name: 'pad last dim', fn: (a) => mg.pad(a, [1, 2]), inputs: () => [r([2, 2], 39)] },

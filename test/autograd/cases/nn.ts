@@ -2,12 +2,12 @@
 // numerical Jacobian costs two evaluations per input element and gradgradcheck squares that.
 import * as mg from '../../../src/index.js';
 import { randomTensor } from '../../helpers.js';
-import type { OpCase } from './types.js';
+import { dev, type OpCase } from './types.js';
 
 const F = mg.nn.functional;
 const r = (shape: number[], seed: number, lo = -2, hi = 2) => randomTensor(shape, 'float64', seed, lo, hi).t;
 const pos = (shape: number[], seed: number) => r(shape, seed, 0.1, 1);
-const idx = (values: number[], shape: number[]) => mg.tensor(Int32Array.from(values), { shape, dtype: 'int32' });
+const idx = (values: number[], shape: number[]) => mg.tensor(Int32Array.from(values), { shape, dtype: 'int32', device: dev() });
 
 /** Indices of max pooling over `x` (computed on the rows' fixed inputs, as a constant). */
 const poolIndices = (x: mg.Tensor, k: number | [number, number], opts: mg.nn.functional.Pool2dOptions = {}) =>
@@ -81,8 +81,8 @@ export const nnCases: OpCase[] = [
     fn: (x) => mg.maxPool2dWithIndices(x, [2, 1])[0].mul(x.sum()),
     inputs: () => [r([1, 1, 4, 2], 35)],
   },
-  { name: 'maxPool2dBackward(g) overlapping windows', fn: (g) => mg.maxPool2dBackward(g, iPool, [1, 2, 4, 4]), inputs: () => [r([1, 2, 3, 3], 42)] },
-  { name: 'maxPool2dBackward(g) padding', fn: (g) => mg.maxPool2dBackward(g, iPoolPad, [1, 1, 5, 5]), inputs: () => [r([1, 1, 3, 3], 43)] },
+  { name: 'maxPool2dBackward(g) overlapping windows', fn: (g) => mg.maxPool2dBackward(g, iPool.to(dev()), [1, 2, 4, 4]), inputs: () => [r([1, 2, 3, 3], 42)] },
+  { name: 'maxPool2dBackward(g) padding', fn: (g) => mg.maxPool2dBackward(g, iPoolPad.to(dev()), [1, 1, 5, 5]), inputs: () => [r([1, 1, 3, 3], 43)] },
   { name: 'avgPool2d 2x2', fn: (x) => F.avgPool2d(x, 2), inputs: () => [r([1, 2, 4, 4], 50)] },
   {
     name: 'avgPool2d 3x3 stride 2 padding 1 ceilMode',

@@ -1,0 +1,65 @@
+# PyTorch reference for bench/memory.mjs: one second-order MAML meta-iteration (meta-loss forward,
+# backward to the shared parameters, Adam step) of the conv4 network (4 x [3x3 conv, batch norm
+# with batch statistics, ReLU, 2x2 max-pool], linear head) on N-way K-shot 28x28 tasks, float32,
+# 2 threads (or cfg threads), as a per-task loop over the meta-batch (every parameter adapted, as
+# mg.meta.MAML).
+import json, sys, time
+import torch
+import torch.nn.functional as F
+cfg = json.loads(sys.argv[1])
+torch.set_num_threads(cfg.get('threads', 2))
+torch.manual_seed(0)
+N, K, Q, T = cfg['ways'], cfg['shots'], cfg['query'], cfg['metaBatch']
+steps, alpha, filters = cfg['innerSteps'], cfg['innerLr'], cfg['filters']
+
+def make_params():
+    ps, cin = [], 1
+    for _ in range(4):
+        w = torch.empty(filters, cin, 3, 3)
+        torch.nn.init.xavier_uniform_(w)
+        ps += [w, torch.zeros(filters), torch.ones(filters), torch.zeros(filters)]
+        cin = filters
+    w = torch.empty(N, filters)
+    torch.nn.init.xavier_uniform_(w)
+    ps += [w, torch.zeros(N)]
+    return [p.requires_grad_() for p in ps]
+
+def forward(ps, x):
+    for b in range(4):
+        x = F.conv2d(x, ps[4 * b], ps[4 * b + 1], padding=1)
+        x = F.batch_norm(x, None, None, ps[4 * b + 2], ps[4 * b + 3], training=True)
+        x = F.relu(F.max_pool2d(x, 2))  # = max_pool(relu(x)), as Conv4 computes it
+    return F.linear(x.flatten(1), ps[16], ps[17])
+
+xs = torch.randn(T, N * K, 1, 28, 28)
+ys = torch.arange(N).repeat(K)
+xq = torch.randn(T, N * Q, 1, 28, 28)
+yq = torch.arange(N).repeat(Q)
+
+def meta_loss(ps):
+    total = 0
+    for t in range(T):
+        cur = ps
+        for _ in range(steps):
+            l = F.cross_entropy(forward(cur, xs[t]), ys)
+            gs = torch.autograd.grad(l, cur, create_graph=True)
+            cur = [p - alpha * g for p, g in zip(cur, gs)]
+        total = total + F.cross_entropy(forward(cur, xq[t]), yq)
+    return total / T
+
+ps = make_params()
+opt = torch.optim.Adam(ps, lr=1e-3)
+def it():
+    opt.zero_grad()
+    meta_loss(ps).backward()
+    opt.step()
+
+it()  # warm-up
+# The best of several meta-iterations (each takes seconds): robust to a busy machine.
+times, cpu = [], []
+for _ in range(cfg.get('rounds', 3)):
+    t0, c0 = time.perf_counter(), time.process_time()
+    it()
+    times.append(time.perf_counter() - t0)
+    cpu.append(time.process_time() - c0)
+print(json.dumps({'torch': torch.__version__, 'best': min(times), 'mean': sum(times) / len(times), 'cpu': sum(cpu) / len(cpu), 'times': times}))

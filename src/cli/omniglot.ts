@@ -1,0 +1,480 @@
+/**
+ * `metagrad train|eval --task omniglot|omniglot-lake`: few-shot classification on Omniglot with the
+ * conv4 network (`mg.nn.Conv4`) and MAML, first-order MAML, MAML++ or iMAML.
+ *
+ * - `--task omniglot`: the MAML protocol (1,200 meta-training characters of all 1,623, rotations by
+ *   90/180/270 degrees as extra classes, the remaining 423 characters for meta-test), N-way K-shot
+ *   episodes; `eval` reports the query accuracy with a 95% CI over E test episodes.
+ * - `--task omniglot-lake`: Lake's protocol: meta-train on `images_background` (or a minimal split
+ *   with `--lake-set background_small1|background_small2`), evaluate on the 20 within-alphabet
+ *   20-way one-shot runs of `all_runs.zip`; `eval` reports the error rate.
+ *
+ * MAML and first-order MAML run as `mg.meta.MAMLpp` with every MAML++ switch off (shared batch
+ * norm, every parameter adapted, one fixed inner rate: plain MAML's meta-gradient, tested in
+ * test/meta/mamlpp.test.ts); `--algo mamlpp` turns the switches on, each with its own option for
+ * ablations. The data is read from `--data PATH` (a folder with the official zips, or one zip).
+ *
+ * Checkpoint (DIR/model.safetensors + DIR/config.json, written atomically): the learner's state
+ * (`model.<name>`: the network's parameters and batch-norm buffers, MAML++'s `innerLr.<name>`),
+ * Adam's state, and the iteration; a run resumes from it with the same episodes as an
+ * uninterrupted one (each iteration seeds the generator from (seed, iteration)).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as mg from '../index.js';
+import { choiceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
+import { configPath, iterationSeed, metricsPath, modelPath, writeFileAtomic } from './common.js';
+import { progressBar } from './progress.js';
+
+export const OMNIGLOT_ALGOS = ['maml', 'fomaml', 'mamlpp', 'imaml'] as const;
+export type OmniglotAlgo = (typeof OMNIGLOT_ALGOS)[number];
+export const OMNIGLOT_TASKS = ['omniglot', 'omniglot-lake'] as const;
+export type OmniglotTaskName = (typeof OMNIGLOT_TASKS)[number];
+const LAKE_SETS = ['background', 'background_small1', 'background_small2'] as const;
+
+/** DIR/config.json of an Omniglot run. */
+export interface OmniglotRunConfig {
+  format: 'metagrad-cli/1';
+  task: OmniglotTaskName;
+  algo: OmniglotAlgo;
+  data: string;
+  lakeSet: (typeof LAKE_SETS)[number];
+  iterations: number;
+  iteration: number;
+  metaBatch: number;
+  metaLr: number;
+  innerSteps: number;
+  innerLr: number;
+  /** Inner steps at evaluation (default: MAML 3 as in Finn et al., else innerSteps). */
+  evalSteps: number;
+  ways: number;
+  shots: number;
+  query: number;
+  firstOrder: boolean;
+  seed: number;
+  device: 'cpu';
+  filters: number;
+  downsample: 'maxpool' | 'stride';
+  /** MAML++ switches (all off for maml/fomaml/imaml). */
+  msl: boolean;
+  mslEpochs: number;
+  daEpochs: number;
+  lslr: boolean;
+  bnrs: boolean;
+  bnwb: boolean;
+  caEpochs: number;
+  epochIterations: number;
+  /** iMAML. */
+  lambda: number;
+  cgSteps: number;
+}
+
+export const OMNIGLOT_TRAIN_USAGE = `usage: metagrad train --algo <${OMNIGLOT_ALGOS.join('|')}> --task <omniglot|omniglot-lake> --data PATH --out DIR
+  [--ways N] [--shots K] [--query Q] [--iterations N] [--meta-batch B] [--meta-lr LR]
+  [--inner-steps K] [--inner-lr A] [--eval-steps S] [--first-order] [--filters F] [--downsample maxpool|stride]
+  [--lake-set background|background_small1|background_small2] [--seed S] [--save-every N] [--log-every N] [--json]
+  MAML++ switches (--algo mamlpp): [--no-msl] [--msl-epochs E] [--da-epochs E] [--no-lslr] [--no-bnrs] [--no-bnwb]
+  [--ca-epochs E (0: off)] [--epoch-iterations N]
+  iMAML: [--lambda L] [--cg-steps N]`;
+
+const TRAIN_OPTIONS = {
+  algo: { type: 'string' },
+  task: { type: 'string' },
+  data: { type: 'string' },
+  out: { type: 'string' },
+  ways: { type: 'string' },
+  shots: { type: 'string' },
+  query: { type: 'string' },
+  iterations: { type: 'string' },
+  'meta-batch': { type: 'string' },
+  'meta-lr': { type: 'string' },
+  'inner-steps': { type: 'string' },
+  'inner-lr': { type: 'string' },
+  'eval-steps': { type: 'string' },
+  'first-order': { type: 'boolean' },
+  filters: { type: 'string' },
+  downsample: { type: 'string' },
+  'lake-set': { type: 'string' },
+  seed: { type: 'string' },
+  device: { type: 'string' },
+  'save-every': { type: 'string' },
+  'log-every': { type: 'string' },
+  json: { type: 'boolean' },
+  'no-msl': { type: 'boolean' },
+  'msl-epochs': { type: 'string' },
+  'da-epochs': { type: 'string' },
+  'no-lslr': { type: 'boolean' },
+  'no-bnrs': { type: 'boolean' },
+  'no-bnwb': { type: 'boolean' },
+  'ca-epochs': { type: 'string' },
+  'epoch-iterations': { type: 'string' },
+  lambda: { type: 'string' },
+  'cg-steps': { type: 'string' },
+} as const;
+
+/** The value of `--name` in `argv` (`--name v` or `--name=v`), without parsing the rest. */
+export function peekOption(argv: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === `--${name}`) return argv[i + 1];
+    if (argv[i].startsWith(`--${name}=`)) return argv[i].slice(name.length + 3);
+  }
+  return undefined;
+}
+
+function deviceCpu(values: Record<string, unknown>): 'cpu' {
+  const d = choiceOpt(values, 'device', ['cpu', 'cuda'] as const, 'cpu');
+  if (d === 'cuda') throw new UsageError("--device: 'cuda' is not wired into the Omniglot commands yet (use cpu)");
+  return 'cpu';
+}
+
+function configFrom(values: Record<string, string | boolean | undefined>): OmniglotRunConfig {
+  const algo = choiceOpt<OmniglotAlgo>(values, 'algo', OMNIGLOT_ALGOS);
+  const task = choiceOpt<OmniglotTaskName>(values, 'task', OMNIGLOT_TASKS);
+  const data = path.resolve(strOpt(values, 'data'));
+  if (!fs.existsSync(data)) throw new UsageError(`--data: ${data} does not exist (a folder with the official Omniglot zips, or one of them)`);
+  const pp = algo === 'mamlpp';
+  if (!pp) {
+    for (const o of ['no-msl', 'msl-epochs', 'da-epochs', 'no-lslr', 'no-bnrs', 'no-bnwb', 'ca-epochs', 'epoch-iterations'] as const) {
+      if (values[o] !== undefined) throw new UsageError(`--${o} is a MAML++ switch (--algo mamlpp)`);
+    }
+  }
+  if (algo !== 'imaml') for (const o of ['lambda', 'cg-steps'] as const) if (values[o] !== undefined) throw new UsageError(`--${o} applies to --algo imaml`);
+  const lake = task === 'omniglot-lake';
+  const ways = intOpt(values, 'ways', lake ? 20 : 5);
+  if (lake && ways !== 20) throw new UsageError(`--ways: Lake's one-shot runs are 20-way (got ${ways})`);
+  const shots = intOpt(values, 'shots', 1);
+  const defaults = {
+    maml: { innerSteps: 1, innerLr: 0.4, metaBatch: 32, evalSteps: 3 },
+    fomaml: { innerSteps: 1, innerLr: 0.4, metaBatch: 32, evalSteps: 3 },
+    mamlpp: { innerSteps: 5, innerLr: 0.1, metaBatch: 16, evalSteps: 5 },
+    imaml: { innerSteps: 16, innerLr: 0.1, metaBatch: 32, evalSteps: 16 },
+  }[algo];
+  const innerSteps = intOpt(values, 'inner-steps', defaults.innerSteps, algo === 'mamlpp' ? 1 : 0);
+  const iterations = intOpt(values, 'iterations', 60_000);
+  const epochIterations = intOpt(values, 'epoch-iterations', 500);
+  return {
+    format: 'metagrad-cli/1',
+    task,
+    algo,
+    data,
+    lakeSet: choiceOpt(values, 'lake-set', LAKE_SETS, 'background'),
+    iterations,
+    iteration: 0,
+    metaBatch: intOpt(values, 'meta-batch', defaults.metaBatch),
+    metaLr: numOpt(values, 'meta-lr', 1e-3),
+    innerSteps,
+    innerLr: numOpt(values, 'inner-lr', defaults.innerLr),
+    evalSteps: intOpt(values, 'eval-steps', values['inner-steps'] !== undefined && algo !== 'maml' && algo !== 'fomaml' ? innerSteps : defaults.evalSteps, 0),
+    ways,
+    shots,
+    query: intOpt(values, 'query', shots),
+    firstOrder: values['first-order'] === true || algo === 'fomaml',
+    seed: intOpt(values, 'seed', 0, 0),
+    device: deviceCpu(values),
+    filters: intOpt(values, 'filters', 64),
+    downsample: choiceOpt(values, 'downsample', ['maxpool', 'stride'] as const, algo === 'mamlpp' ? 'maxpool' : 'stride'),
+    msl: pp && values['no-msl'] !== true,
+    mslEpochs: intOpt(values, 'msl-epochs', 10),
+    daEpochs: pp ? intOpt(values, 'da-epochs', 0, 0) : 0,
+    lslr: pp && values['no-lslr'] !== true,
+    bnrs: pp && values['no-bnrs'] !== true,
+    bnwb: pp && values['no-bnwb'] !== true,
+    caEpochs: pp ? intOpt(values, 'ca-epochs', Math.max(1, Math.ceil(iterations / epochIterations)), 0) : 0,
+    epochIterations,
+    lambda: numOpt(values, 'lambda', 2),
+    cgSteps: intOpt(values, 'cg-steps', 5),
+  };
+}
+
+/** The network and learner of a config. */
+export interface OmniglotLearner {
+  net: mg.nn.Conv4;
+  /** MAML, FOMAML and MAML++ (switches off for the first two). */
+  pp: mg.meta.MAMLpp | null;
+  imaml: mg.meta.IMAML | null;
+  metaParameters(): mg.Tensor[];
+  /** Everything saved in the checkpoint's `model.` namespace. */
+  stateDict(): Record<string, mg.Tensor>;
+  loadStateDict(d: Record<string, mg.Tensor>): void;
+}
+
+export function buildOmniglotLearner(cfg: OmniglotRunConfig): OmniglotLearner {
+  const pp = cfg.algo === 'mamlpp';
+  const net = new mg.nn.Conv4({
+    ways: cfg.ways,
+    filters: cfg.filters,
+    downsample: cfg.downsample,
+    bnSteps: pp && (cfg.bnrs || cfg.bnwb) ? cfg.innerSteps : 1,
+    perStepBnWeights: pp && cfg.bnwb,
+    perStepBnStats: pp && cfg.bnrs,
+  });
+  if (cfg.algo === 'imaml') {
+    const imaml = new mg.meta.IMAML(net, { lambda: cfg.lambda, innerSteps: cfg.innerSteps, innerLr: cfg.innerLr, cgSteps: cfg.cgSteps });
+    return {
+      net, pp: null, imaml,
+      metaParameters: () => imaml.metaParameters(),
+      stateDict: () => net.stateDict(),
+      loadStateDict: (d) => net.loadStateDict(d),
+    };
+  }
+  const learner = new mg.meta.MAMLpp(net, pp
+    ? {
+        innerSteps: cfg.innerSteps, innerLr: cfg.innerLr, iterationsPerEpoch: cfg.epochIterations,
+        multiStepLoss: cfg.msl, multiStepLossEpochs: cfg.mslEpochs, secondOrder: !cfg.firstOrder, firstOrderEpochs: cfg.daEpochs,
+        learnInnerLr: cfg.lslr, cosineAnnealing: cfg.caEpochs > 0 ? { epochs: cfg.caEpochs, etaMin: 1e-5 } : null,
+      }
+    : {
+        innerSteps: cfg.innerSteps, innerLr: cfg.innerLr, multiStepLoss: false, secondOrder: !cfg.firstOrder, firstOrderEpochs: 0,
+        learnInnerLr: false, cosineAnnealing: null, adaptBatchNorm: true,
+      });
+  return {
+    net, pp: learner, imaml: null,
+    metaParameters: () => learner.metaParameters(),
+    stateDict: () => learner.stateDict(),
+    loadStateDict: (d) => learner.loadStateDict(d),
+  };
+}
+
+/** The training characters' dataset for a config. */
+function loadTrainingSet(cfg: OmniglotRunConfig): mg.data.OmniglotDataset {
+  return mg.data.loadOmniglot(cfg.data, { sets: cfg.task === 'omniglot-lake' ? [cfg.lakeSet] : ['background', 'evaluation'] });
+}
+
+function readOmniglotConfig(dir: string): OmniglotRunConfig {
+  const p = configPath(dir);
+  let cfg: OmniglotRunConfig;
+  try {
+    cfg = JSON.parse(fs.readFileSync(p, 'utf8')) as OmniglotRunConfig;
+  } catch (e) {
+    throw new Error(`cannot read ${p}: ${(e as Error).message}`);
+  }
+  if (cfg.format !== 'metagrad-cli/1' || !OMNIGLOT_TASKS.includes(cfg.task) || !OMNIGLOT_ALGOS.includes(cfg.algo)) throw new Error(`${p} is not a metagrad Omniglot run config`);
+  return cfg;
+}
+
+/** Whether DIR holds an Omniglot run (its config names an Omniglot task). */
+export function isOmniglotRun(dir: string): boolean {
+  try {
+    const t = (JSON.parse(fs.readFileSync(configPath(dir), 'utf8')) as { task?: string }).task;
+    return t !== undefined && (OMNIGLOT_TASKS as readonly string[]).includes(t);
+  } catch {
+    return false;
+  }
+}
+
+function save(dir: string, cfg: OmniglotRunConfig, learner: OmniglotLearner, opt: mg.optim.Adam, iteration: number): void {
+  const tensors = new Map<string, mg.Tensor>();
+  for (const [k, v] of Object.entries(learner.stateDict())) tensors.set(`model.${k}`, v);
+  const sd = opt.stateDict();
+  const scalars: Record<string, Record<string, number>> = {};
+  for (const [pid, st] of Object.entries(sd.state)) {
+    for (const [name, v] of Object.entries(st)) {
+      if (v instanceof mg.Tensor) tensors.set(`optim.${pid}.${name}`, v);
+      else (scalars[pid] ??= {})[name] = v;
+    }
+  }
+  try {
+    mg.io.save(modelPath(dir), tensors, { format: 'metagrad-cli/1', iteration: String(iteration), optim: JSON.stringify({ paramGroups: sd.paramGroups, scalars }) });
+  } finally {
+    for (const st of Object.values(sd.state)) for (const v of Object.values(st)) if (v instanceof mg.Tensor) v.dispose();
+  }
+  writeFileAtomic(configPath(dir), `${JSON.stringify({ ...cfg, iteration }, null, 2)}\n`);
+}
+
+function load(dir: string, learner: OmniglotLearner, opt: mg.optim.Adam | null): number {
+  const { tensors, metadata } = mg.io.load(modelPath(dir));
+  try {
+    const model: Record<string, mg.Tensor> = {};
+    for (const [k, v] of tensors) if (k.startsWith('model.')) model[k.slice('model.'.length)] = v;
+    learner.loadStateDict(model);
+    if (opt !== null && metadata.optim !== undefined) {
+      const meta = JSON.parse(metadata.optim) as { paramGroups: mg.optim.OptimizerStateDict['paramGroups']; scalars: Record<string, Record<string, number>> };
+      const state: Record<number, mg.optim.ParamState> = {};
+      for (const [pid, sc] of Object.entries(meta.scalars)) state[Number(pid)] = { ...sc };
+      for (const [k, v] of tensors) {
+        const m = /^optim\.(\d+)\.(.+)$/.exec(k);
+        if (m) (state[Number(m[1])] ??= {})[m[2]] = v;
+      }
+      opt.loadStateDict({ state, paramGroups: meta.paramGroups });
+    }
+    const it = Number(metadata.iteration);
+    if (!Number.isSafeInteger(it) || it < 0) throw new Error(`${modelPath(dir)}: bad iteration '${metadata.iteration}'`);
+    return it;
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+}
+
+/** Options that fix what a checkpoint is; a resumed run may not change them. */
+const FIXED: [string, keyof OmniglotRunConfig][] = [
+  ['algo', 'algo'], ['task', 'task'], ['ways', 'ways'], ['shots', 'shots'], ['query', 'query'], ['meta-batch', 'metaBatch'], ['meta-lr', 'metaLr'],
+  ['inner-steps', 'innerSteps'], ['inner-lr', 'innerLr'], ['first-order', 'firstOrder'], ['seed', 'seed'], ['filters', 'filters'],
+  ['downsample', 'downsample'], ['lake-set', 'lakeSet'],
+];
+
+export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parse(argv, TRAIN_OPTIONS);
+  const out = strOpt(values, 'out');
+  const json = values.json === true;
+  const saveEvery = intOpt(values, 'save-every', 100);
+  const logEvery = intOpt(values, 'log-every', 10);
+  let cfg = configFrom(values);
+  const resuming = fs.existsSync(modelPath(out)) && fs.existsSync(configPath(out));
+  if (resuming) {
+    const saved = readOmniglotConfig(out);
+    const conflicts = FIXED.filter(([opt, key]) => values[opt] !== undefined && saved[key] !== cfg[key]).map(([opt, key]) => `--${opt} (${String(cfg[key])}; the checkpoint has ${String(saved[key])})`);
+    if (conflicts.length) throw new UsageError(`${out} holds a checkpoint trained with other settings: ${conflicts.join(', ')}; use another --out`);
+    cfg = { ...saved, data: cfg.data, iterations: values.iterations !== undefined ? cfg.iterations : saved.iterations };
+  }
+  const t0 = Date.now();
+  const ds = loadTrainingSet(cfg);
+  const splits = cfg.task === 'omniglot-lake' ? mg.data.omniglotLakeSplits(ds, { background: cfg.lakeSet }) : mg.data.omniglotMamlSplits(ds);
+  const sampler = new mg.data.OmniglotSampler(ds, { ways: cfg.ways, shots: cfg.shots, queries: cfg.query, split: 'train', splits, rotations: true });
+  fs.mkdirSync(out, { recursive: true });
+  mg.manualSeed(cfg.seed);
+  const learner = buildOmniglotLearner(cfg);
+  const opt = new mg.optim.Adam(learner.metaParameters(), { lr: cfg.metaLr });
+  let start = 0;
+  if (resuming) {
+    start = load(out, learner, opt);
+    if (learner.pp) learner.pp.iteration = start;
+    if (fs.existsSync(metricsPath(out))) {
+      const kept = fs.readFileSync(metricsPath(out), 'utf8').split('\n').filter((l) => {
+        try {
+          return l.trim() !== '' && (JSON.parse(l) as { iteration: number }).iteration <= start;
+        } catch {
+          return false;
+        }
+      });
+      fs.writeFileSync(metricsPath(out), kept.map((l) => `${l}\n`).join(''));
+    }
+    if (!json) io.stderr.write(`resuming ${cfg.algo} from ${out} at iteration ${start}/${cfg.iterations}\n`);
+  }
+  const bar = progressBar(json ? { ...io, isTTY: false } : io, cfg.iterations, 'meta-loss', start);
+  const tLoop = Date.now();
+  let windowSum = 0;
+  let windowN = 0;
+  let lastLoss = NaN;
+  for (let it = start; it < cfg.iterations; it++) {
+    mg.manualSeed(iterationSeed(cfg.seed, it));
+    const loss = mg.tidy(() => {
+      const tasks = sampler.sample(cfg.metaBatch);
+      return learner.pp ? learner.pp.step(tasks, opt) : learner.imaml!.step(tasks, opt);
+    });
+    lastLoss = loss;
+    windowSum += loss;
+    windowN++;
+    const done = it + 1;
+    const elapsed = (Date.now() - tLoop) / 1000;
+    if (done % logEvery === 0 || done === cfg.iterations) {
+      const rec = { iteration: done, loss: windowSum / windowN, seconds: Number(elapsed.toFixed(3)) };
+      fs.appendFileSync(metricsPath(out), `${JSON.stringify(rec)}\n`);
+      if (json) jsonLine(io, { ...rec, eta: Number(((elapsed / (done - start)) * (cfg.iterations - done)).toFixed(1)) });
+      windowSum = 0;
+      windowN = 0;
+    }
+    bar.update(done, loss);
+    if (done % saveEvery === 0 || done === cfg.iterations) save(out, cfg, learner, opt, done);
+  }
+  bar.stop();
+  if (start >= cfg.iterations) save(out, cfg, learner, opt, start);
+  opt.dispose?.();
+  const finalIteration = Math.max(start, cfg.iterations);
+  const seconds = (Date.now() - t0) / 1000;
+  if (json) jsonLine(io, { summary: true, iterations: finalIteration, seconds: Number(seconds.toFixed(3)), out });
+  else io.stdout.write(`trained ${cfg.algo} on ${cfg.task} to iteration ${finalIteration} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
+  return 0;
+}
+
+/** Query accuracy of one task after `steps` graph-free adaptation steps. */
+function taskAccuracy(learner: OmniglotLearner, task: mg.data.Task, steps: number): number {
+  if (learner.pp) {
+    const r = learner.pp.evaluateMetrics([task], { steps });
+    return r.accuracy!;
+  }
+  const imaml = learner.imaml!;
+  return mg.tidy(() => {
+    const phi = imaml.adapt(task.support, { steps });
+    return mg.noGrad(() => mg.nn.functional.accuracy(imaml.predict(phi, task.query.x), task.query.y));
+  });
+}
+
+const EVAL_OPTIONS = {
+  checkpoint: { type: 'string' },
+  task: { type: 'string' },
+  data: { type: 'string' },
+  ways: { type: 'string' },
+  shots: { type: 'string' },
+  query: { type: 'string' },
+  steps: { type: 'string' },
+  episodes: { type: 'string' },
+  seed: { type: 'string' },
+  device: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export const OMNIGLOT_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--task omniglot|omniglot-lake] [--data PATH]
+  [--ways N] [--shots K] [--query Q] [--steps S[,S...]] [--episodes E] [--seed S] [--json]`;
+
+/** Seed of the held-out episodes (no training iteration uses it). */
+const OMNIGLOT_EVAL_SEED = 9_007_199_254_740_100;
+
+export async function evalOmniglot(argv: string[], io: CliIO, parseSteps: (s: string | undefined, def: number[]) => number[]): Promise<number> {
+  const { values } = parse(argv, EVAL_OPTIONS);
+  const dir = strOpt(values, 'checkpoint');
+  deviceCpu(values);
+  const cfg = readOmniglotConfig(dir);
+  if (!fs.existsSync(modelPath(dir))) throw new Error(`no checkpoint in ${dir} (${modelPath(dir)} is missing)`);
+  const task = choiceOpt<OmniglotTaskName>(values, 'task', OMNIGLOT_TASKS, cfg.task);
+  const data = values.data !== undefined ? path.resolve(strOpt(values, 'data')) : cfg.data;
+  const steps = parseSteps(values.steps as string | undefined, [cfg.evalSteps]);
+  const seed = values.seed === undefined ? OMNIGLOT_EVAL_SEED : intOpt(values, 'seed', 0, 0);
+  mg.manualSeed(cfg.seed);
+  const learner = buildOmniglotLearner(cfg);
+  load(dir, learner, null);
+  const perStep: number[][] = steps.map(() => []);
+  let episodes: number;
+  if (task === 'omniglot-lake') {
+    if (cfg.ways !== 20) throw new UsageError(`--task omniglot-lake needs a 20-way model; ${dir} is ${cfg.ways}-way`);
+    const runs = mg.data.loadLakeRuns(data);
+    episodes = runs.runs.length;
+    for (let i = 0; i < episodes; i++) {
+      mg.tidy(() => {
+        const t = runs.task(i);
+        steps.forEach((s, k) => perStep[k].push(1 - taskAccuracy(learner, t, s)));
+      });
+    }
+  } else {
+    const ways = intOpt(values, 'ways', cfg.ways);
+    if (ways !== cfg.ways) throw new UsageError(`--ways: the model has a ${cfg.ways}-way head (got ${ways})`);
+    const shots = intOpt(values, 'shots', cfg.shots);
+    const query = intOpt(values, 'query', cfg.query);
+    episodes = intOpt(values, 'episodes', 1000);
+    const ds = mg.data.loadOmniglot(data, { sets: ['background', 'evaluation'] });
+    const sampler = new mg.data.OmniglotSampler(ds, { ways, shots, queries: query, split: 'test', splits: mg.data.omniglotMamlSplits(ds), rotations: false });
+    mg.manualSeed(seed);
+    for (let e = 0; e < episodes; e++) {
+      mg.tidy(() => {
+        const [t] = sampler.sample(1);
+        steps.forEach((s, k) => perStep[k].push(taskAccuracy(learner, t, s)));
+      });
+    }
+  }
+  const metric = task === 'omniglot-lake' ? 'error' : 'accuracy';
+  const results = steps.map((s, k) => {
+    const xs = perStep[k];
+    const n = xs.length;
+    const mean = xs.reduce((a, b) => a + b, 0) / n;
+    const sd = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+    return { steps: s, mean, ci95: (1.96 * sd) / Math.sqrt(n) };
+  });
+  if (values.json === true) {
+    for (const r of results) jsonLine(io, r);
+    jsonLine(io, { summary: true, task, metric, episodes, results });
+  } else {
+    io.stdout.write(`${cfg.algo} from ${dir}: ${task === 'omniglot-lake' ? `error rate over Lake's ${episodes} one-shot runs` : `query accuracy over ${episodes} test episodes (${cfg.ways}-way)`}\n`);
+    io.stdout.write(`${'steps'.padStart(6)}  ${metric.padStart(10)}  ${'95% CI'.padStart(10)}\n`);
+    for (const r of results) io.stdout.write(`${String(r.steps).padStart(6)}  ${(100 * r.mean).toFixed(2).padStart(9)}%  ${`±${(100 * r.ci95).toFixed(2)}`.padStart(9)}%\n`);
+  }
+  return 0;
+}
