@@ -500,6 +500,6 @@ export class MAMLpp {
       if (v.size !== this.innerLrs[i].size) throw new Error(`MAMLpp.loadStateDict: '${k}' has shape ${fmt(v.shape)}, expected ${fmt(this.innerLrs[i].shape)}`);
     }
     this.module.loadStateDict(moduleDict);
-    noGrad(() => this.innerLrs.forEach((t, i) => t.copy_(dict[`innerLr.${this.innerNames[i]}`].reshape(t.shape))));
+    noGrad(() => tidy(() => this.innerLrs.forEach((t, i) => t.copy_(dict[`innerLr.${this.innerNames[i]}`].reshape(t.shape)))));
   }
 }
