@@ -308,7 +308,7 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
   if (still.length) {
     findings.push(
       `The rates of ${still.length === names.length ? 'every tensor' : `${still.length} of the ${names.length} tensors (${still.join(', ')})`} never moved from ${initial}` +
-        (still.every((n) => /^conv\d+\.bias$/.test(n)) ? ': a conv bias followed by batch norm gets no gradient (the normalisation subtracts it out), so its inner step and its rate do nothing.' : '.'),
+        (still.every((n) => /^conv\d+\.bias$/.test(n)) ? ': a conv bias followed by batch norm gets no gradient up to rounding (the normalisation subtracts it out), so its inner step and its rate do nothing.' : '.'),
     );
   }
   const stepMeans = stepLabels.map((_, s) => mean(ratio.map((row) => row[s])));

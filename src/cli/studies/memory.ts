@@ -154,7 +154,7 @@ const OPTIONS = {
   repeats: { type: 'string' },
 } as const;
 
-const DEFAULTS = { steps: [1, 2, 4, 8, 16], ways: 5, shots: 1, query: 5, metaBatch: 4, filters: 32, imageSize: 28, noise: 1.2, innerLr: 0.4, imamlLr: 0.1, lambda: 2, cgSteps: 5, repeats: 3, metaLr: 1e-3 };
+const DEFAULTS = { steps: [1, 2, 4, 8, 16], ways: 5, shots: 1, query: 5, metaBatch: 4, filters: 32, imageSize: 28, noise: 1.2, innerLr: 0.4, imamlLr: 0.1, lambda: 2, cgSteps: 5, repeats: 5, metaLr: 1e-3 };
 
 function methodsOpt(values: Record<string, unknown>): MemoryMethod[] {
   const v = values.methods;
