@@ -537,7 +537,10 @@ export function heatMap(r: Rect, spec: HeatMapSpec): string {
     s += `<rect x="${bx}" y="${num(y0)}" width="${bw}" height="${num(r.h / steps + 0.5)}" fill="${interpolateColor(palette, 1 - (k + 0.5) / steps)}"/>`;
   }
   s += `\n<rect x="${bx}" y="${r.y}" width="${bw}" height="${r.h}" fill="none" stroke="#333"/>\n`;
-  for (const tv of ticks(lo, hi, 4)) {
+  // At least three ticks on the colour bar (a narrow range can leave one at the default density).
+  let barTicks = ticks(lo, hi, 4);
+  if (barTicks.length < 3) barTicks = ticks(lo, hi, 8);
+  for (const tv of barTicks) {
     const Y = num(r.y + r.h - ((tv - lo) / (hi - lo)) * r.h);
     const label = useLog ? fmtNum(10 ** tv) : fmtNum(tv);
     s += `<line x1="${bx + bw}" y1="${Y}" x2="${bx + bw + 3}" y2="${Y}" stroke="#333"/><text x="${bx + bw + 5}" y="${Y + 4}" font-size="10">${esc(label)}</text>\n`;

@@ -80,7 +80,8 @@ export function readLslrCheckpoint(dir: string): LearnedRates & { config: Omnigl
       for (const line of fs.readFileSync(metricsPath(dir), 'utf8').split('\n')) {
         try {
           const r = JSON.parse(line) as { iteration?: unknown; loss?: unknown };
-          if (typeof r.iteration === 'number' && typeof r.loss === 'number') curve.push({ iteration: r.iteration, loss: r.loss });
+          // Lines past the checkpoint (logged after its last save) are not part of it.
+          if (typeof r.iteration === 'number' && typeof r.loss === 'number' && !(r.iteration > iteration)) curve.push({ iteration: r.iteration, loss: r.loss });
         } catch {
           // a partial last line
         }
@@ -293,21 +294,23 @@ async function run(values: Record<string, string | boolean | undefined>, ctx: St
 
   // Findings.
   const findings: string[] = [];
-  const moved = names.map((n, i) => ({ n, i, m: mean(ratio[i]), lo: Math.min(...rates[i]), hi: Math.max(...rates[i]) })).filter((b) => rates[b.i].some((v) => v !== Math.fround(initial)));
+  // Rates within 0.1% of the initial value count as unmoved (Adam amplifies gradients of rounding size).
+  const unmoved = (i: number) => rates[i].every((v) => Math.abs(v - initial) <= 1e-3 * Math.abs(initial));
+  const moved = names.map((n, i) => ({ n, i, m: mean(ratio[i]), lo: Math.min(...rates[i]), hi: Math.max(...rates[i]) })).filter((b) => !unmoved(b.i));
   const byTensor = [...moved].sort((a, b) => b.m - a.m);
   const all = rates.flat();
   const neg = all.filter((v) => v < 0).length;
-  const down = names.flatMap((n, i) => rates[i].map((v, s) => ({ n, s, v }))).filter((c) => c.v < Math.fround(initial)).sort((a, b) => a.v - b.v);
+  const down = names.flatMap((n, i) => rates[i].map((v, s) => ({ n, s, v }))).filter((c) => c.v < initial * (1 - 1e-3)).sort((a, b) => a.v - b.v);
   findings.push(
     `All ${all.length} rates started at ${initial}; they now range from ${fmtNum(Math.min(...all))} to ${fmtNum(Math.max(...all))} (mean learned/initial ${fmtNum(mean(ratio.flat()))}).` +
       (byTensor.length ? ` Largest mean change per tensor: ${byTensor.slice(0, 3).map((b) => `${b.n} ×${fmtNum(b.m)} (${fmtNum(b.lo)}–${fmtNum(b.hi)})`).join(', ')}; smallest: ${byTensor.slice(-2).reverse().map((b) => `${b.n} ×${fmtNum(b.m)}`).join(', ')}.` : '') +
       (down.length ? ` ${down.length} of the ${all.length} rates went down, the lowest ${down.slice(0, 3).map((c) => `${c.n} at step ${c.s + 1} (${fmtNum(c.v)})`).join(', ')}.` : ' None went down.') +
       (neg ? ` ${neg} rate${neg === 1 ? ' is' : 's are'} negative (that step moves the tensor up its gradient).` : ' No rate became negative.'),
   );
-  const still = names.filter((_, i) => rates[i].every((v) => v === Math.fround(initial)));
+  const still = names.filter((_, i) => unmoved(i));
   if (still.length) {
     findings.push(
-      `The rates of ${still.length === names.length ? 'every tensor' : `${still.length} of the ${names.length} tensors (${still.join(', ')})`} never moved from ${initial}` +
+      `The rates of ${still.length === names.length ? 'every tensor' : `${still.length} of the ${names.length} tensors (${still.join(', ')})`} never moved from ${initial} (by more than 0.1%)` +
         (still.every((n) => /^conv\d+\.bias$/.test(n)) ? ': a conv bias followed by batch norm gets no gradient up to rounding (the normalisation subtracts it out), so its inner step and its rate do nothing.' : '.'),
     );
   }
