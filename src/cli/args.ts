@@ -67,6 +67,21 @@ export function deviceOpt(values: Record<string, unknown>): 'cpu' {
   return 'cpu';
 }
 
+/** Every value of `--name` in `argv` (`--name v` or `--name=v`), without parsing the rest: for dispatching. */
+export function optionValues(argv: readonly string[], name: string): string[] {
+  const out: string[] = [];
+  argv.forEach((a, i) => {
+    if (a === `--${name}` && i + 1 < argv.length) out.push(argv[i + 1]);
+    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
+  });
+  return out;
+}
+
+/** The first value of `--name` in `argv` (see {@link optionValues}). */
+export function peekOption(argv: readonly string[], name: string): string | undefined {
+  return optionValues(argv, name)[0];
+}
+
 /** Writes one JSON object as a line. */
 export function jsonLine(io: CliIO, obj: unknown): void {
   io.stdout.write(`${JSON.stringify(obj)}\n`);

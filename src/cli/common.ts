@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import type { OptimizerStateDict, ParamState } from '../optim/optimizer.js';
+import { svgToPng } from './svg.js';
 
 export const ALGOS = ['maml', 'fomaml', 'reptile', 'anil', 'metasgd', 'pretrain'] as const;
 export type Algo = (typeof ALGOS)[number];
@@ -161,6 +162,19 @@ export function metricsPath(dir: string): string {
   return path.join(dir, 'metrics.jsonl');
 }
 
+/**
+ * Writes a figure: the SVG `file` and, where the PNG rasteriser (resvg) loads, the same figure as a
+ * PNG beside it, both atomically. Returns the paths written.
+ */
+export function writeFigure(file: string, text: string): string[] {
+  writeFileAtomic(file, text);
+  const png = svgToPng(text);
+  if (png === null || !file.endsWith('.svg')) return [file];
+  const pngFile = file.replace(/\.svg$/, '.png');
+  writeFileAtomic(pngFile, png);
+  return [file, pngFile];
+}
+
 /** Writes `file` atomically: a temporary file in the same directory, then a rename. */
 export function writeFileAtomic(file: string, text: string | Uint8Array): void {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
@@ -180,11 +194,14 @@ export function readConfig(dir: string): RunConfig {
   return cfg;
 }
 
-/** Saves the model (and Meta-SGD's rates and Adam's state) then config.json. */
-export function saveCheckpoint(dir: string, cfg: RunConfig, net: mg.nn.Module, learner: Learner, opt: mg.optim.Adam | null, iteration: number): void {
-  const tensors = new Map<string, mg.Tensor>();
-  for (const [k, v] of Object.entries(net.stateDict())) tensors.set(`model.${k}`, v);
-  if (learner.kind === 'maml' && learner.maml instanceof mg.meta.MetaSGD) learner.maml.lrs.forEach((t, i) => tensors.set(`lrs.${i}`, t));
+/**
+ * Writes a run's checkpoint: `tensors` and, if `opt` is given, Adam's buffers (`optim.<param
+ * index>.<buffer>`, its scalars and parameter groups in the `optim` metadata) to
+ * DIR/model.safetensors (atomically, by mg.io.save), then `cfg` with `iteration` to
+ * DIR/config.json (temporary file and rename). Every CLI command that trains uses it.
+ */
+export function saveRun(dir: string, cfg: object, tensors: Map<string, mg.Tensor>, opt: mg.optim.Adam | null, iteration: number): void {
+  const all = new Map(tensors);
   const metadata: Record<string, string> = { format: 'metagrad-cli/1', iteration: String(iteration) };
   let sd: OptimizerStateDict | null = null;
   if (opt !== null) {
@@ -192,34 +209,29 @@ export function saveCheckpoint(dir: string, cfg: RunConfig, net: mg.nn.Module, l
     const scalars: Record<string, Record<string, number>> = {};
     for (const [pid, st] of Object.entries(sd.state)) {
       for (const [name, v] of Object.entries(st)) {
-        if (v instanceof mg.Tensor) tensors.set(`optim.${pid}.${name}`, v);
+        if (v instanceof mg.Tensor) all.set(`optim.${pid}.${name}`, v);
         else (scalars[pid] ??= {})[name] = v;
       }
     }
     metadata.optim = JSON.stringify({ paramGroups: sd.paramGroups, scalars });
   }
   try {
-    mg.io.save(modelPath(dir), tensors, metadata);
+    mg.io.save(modelPath(dir), all, metadata);
   } finally {
     if (sd !== null) for (const st of Object.values(sd.state)) for (const v of Object.values(st)) if (v instanceof mg.Tensor) v.dispose();
   }
   writeFileAtomic(configPath(dir), `${JSON.stringify({ ...cfg, iteration }, null, 2)}\n`);
 }
 
-/** Loads a checkpoint into `net` (and the learner's rates, and `opt` if given); returns the saved iteration. */
-export function loadCheckpoint(dir: string, net: mg.nn.Module, learner: Learner, opt: mg.optim.Adam | null): number {
+/**
+ * Reads DIR/model.safetensors written by {@link saveRun}: `use(tensors)` copies what it needs
+ * (the tensors are disposed afterwards), Adam's state is restored into `opt` if given; returns
+ * the saved iteration.
+ */
+export function loadRun(dir: string, opt: mg.optim.Adam | null, use: (tensors: Map<string, mg.Tensor>) => void): number {
   const { tensors, metadata } = mg.io.load(modelPath(dir));
   try {
-    const model = new Map<string, mg.Tensor>();
-    for (const [k, v] of tensors) if (k.startsWith('model.')) model.set(k.slice('model.'.length), v);
-    net.loadStateDict(model);
-    if (learner.kind === 'maml' && learner.maml instanceof mg.meta.MetaSGD) {
-      learner.maml.lrs.forEach((t, i) => {
-        const v = tensors.get(`lrs.${i}`);
-        if (v === undefined) throw new Error(`${modelPath(dir)}: missing lrs.${i}`);
-        mg.noGrad(() => mg.copy_(t, v));
-      });
-    }
+    use(tensors);
     if (opt !== null && metadata.optim !== undefined) {
       const meta = JSON.parse(metadata.optim) as { paramGroups: OptimizerStateDict['paramGroups']; scalars: Record<string, Record<string, number>> };
       const state: Record<number, ParamState> = {};
@@ -236,6 +248,49 @@ export function loadCheckpoint(dir: string, net: mg.nn.Module, learner: Learner,
   } finally {
     for (const t of tensors.values()) t.dispose();
   }
+}
+
+/** The tensors under `prefix.` in a loaded checkpoint, with the prefix removed. */
+export function withPrefix(tensors: Map<string, mg.Tensor>, prefix: string): Map<string, mg.Tensor> {
+  const out = new Map<string, mg.Tensor>();
+  for (const [k, v] of tensors) if (k.startsWith(`${prefix}.`)) out.set(k.slice(prefix.length + 1), v);
+  return out;
+}
+
+/** Drops DIR/metrics.jsonl lines logged after iteration `start` (a run interrupted after its last checkpoint). */
+export function trimMetrics(dir: string, start: number): void {
+  if (!fs.existsSync(metricsPath(dir))) return;
+  const kept = fs.readFileSync(metricsPath(dir), 'utf8').split('\n').filter((l) => {
+    if (l.trim() === '') return false;
+    try {
+      return (JSON.parse(l) as { iteration: number }).iteration <= start;
+    } catch {
+      return false;
+    }
+  });
+  fs.writeFileSync(metricsPath(dir), kept.map((l) => `${l}\n`).join(''));
+}
+
+/** Saves the model (and Meta-SGD's rates and Adam's state) then config.json. */
+export function saveCheckpoint(dir: string, cfg: RunConfig, net: mg.nn.Module, learner: Learner, opt: mg.optim.Adam | null, iteration: number): void {
+  const tensors = new Map<string, mg.Tensor>();
+  for (const [k, v] of Object.entries(net.stateDict())) tensors.set(`model.${k}`, v);
+  if (learner.kind === 'maml' && learner.maml instanceof mg.meta.MetaSGD) learner.maml.lrs.forEach((t, i) => tensors.set(`lrs.${i}`, t));
+  saveRun(dir, cfg, tensors, opt, iteration);
+}
+
+/** Loads a checkpoint into `net` (and the learner's rates, and `opt` if given); returns the saved iteration. */
+export function loadCheckpoint(dir: string, net: mg.nn.Module, learner: Learner, opt: mg.optim.Adam | null): number {
+  return loadRun(dir, opt, (tensors) => {
+    net.loadStateDict(withPrefix(tensors, 'model'));
+    if (learner.kind === 'maml' && learner.maml instanceof mg.meta.MetaSGD) {
+      learner.maml.lrs.forEach((t, i) => {
+        const v = tensors.get(`lrs.${i}`);
+        if (v === undefined) throw new Error(`${modelPath(dir)}: missing lrs.${i}`);
+        mg.noGrad(() => mg.copy_(t, v));
+      });
+    }
+  });
 }
 
 /** Restores a trained network and its learner from DIR (for eval and plot). */

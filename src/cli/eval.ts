@@ -4,8 +4,8 @@
  * 1.96 * sd / sqrt(E).
  */
 import * as mg from '../index.js';
-import { deviceOpt, intOpt, jsonLine, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { evalOmniglot, isOmniglotRun, OMNIGLOT_EVAL_USAGE, peekOption } from './omniglot.js';
+import { deviceOpt, intOpt, jsonLine, parse, peekOption, strOpt, UsageError, type CliIO } from './args.js';
+import { evalOmniglot, isOmniglotRun, OMNIGLOT_EVAL_USAGE } from './omniglot.js';
 import { adaptedLosses, EVAL_SEED, evalLearner, restore } from './common.js';
 import { evalL2l, isL2lEval, L2L_EVAL_USAGE } from './l2l.js';
 

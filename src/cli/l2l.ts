@@ -19,12 +19,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
-import type { OptimizerStateDict, ParamState } from '../optim/optimizer.js';
-import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { configPath, EVAL_SEED, iterationSeed, metricsPath, modelPath, writeFileAtomic } from './common.js';
+import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, optionValues, parse, strOpt, UsageError, type CliIO } from './args.js';
+import { configPath, EVAL_SEED, iterationSeed, loadRun, metricsPath, modelPath, saveRun, trimMetrics, withPrefix, writeFigure } from './common.js';
 import { learningCurveSvg } from './plot.js';
 import { progressBar } from './progress.js';
-import { COLORS, figure, lineChart, num, svgToPng, type LineSeries } from './svg.js';
+import { COLORS, figure, lineChart, num, type LineSeries } from './svg.js';
 
 const { l2l } = mg.meta;
 type LearnedRule = mg.meta.l2l.LSTMOptimizer | mg.meta.l2l.LearnedHparamsOptimizer;
@@ -122,24 +121,14 @@ const FIXED: [string, keyof L2LConfig][] = [
   ['no-preprocess', 'preprocess'], ['output-scale', 'outputScale'], ['seed', 'seed'],
 ];
 
-/** The value following `--name` (or in `--name=value`) in argv, for the dispatch lines. */
-function argValues(argv: readonly string[], name: string): string[] {
-  const out: string[] = [];
-  argv.forEach((a, i) => {
-    if (a === `--${name}` && i + 1 < argv.length) out.push(argv[i + 1]);
-    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
-  });
-  return out;
-}
-
 /** Whether a `train` command line asks for `--algo l2l` (train.ts dispatches on it). */
 export function isL2lTrain(argv: readonly string[]): boolean {
-  return argValues(argv, 'algo').includes('l2l');
+  return optionValues(argv, 'algo').includes('l2l');
 }
 
 /** Whether an `eval` command line names an l2l checkpoint (eval.ts dispatches on it). */
 export function isL2lEval(argv: readonly string[]): boolean {
-  const [dir] = argValues(argv, 'checkpoint');
+  const [dir] = optionValues(argv, 'checkpoint');
   if (dir === undefined) return false;
   try {
     return (JSON.parse(fs.readFileSync(configPath(dir), 'utf8')) as { algo?: unknown }).algo === 'l2l';
@@ -203,50 +192,18 @@ function buildRule(cfg: L2LConfig, family: mg.meta.l2l.OptimizeeFamily): Learned
 function saveL2L(dir: string, cfg: L2LConfig, rule: LearnedRule, opt: mg.optim.Adam, iteration: number): void {
   const tensors = new Map<string, mg.Tensor>();
   for (const [k, v] of Object.entries(rule.stateDict())) tensors.set(`rule.${k}`, v);
-  const sd: OptimizerStateDict = opt.stateDict();
-  const scalars: Record<string, Record<string, number>> = {};
-  for (const [pid, st] of Object.entries(sd.state)) {
-    for (const [name, v] of Object.entries(st)) {
-      if (v instanceof mg.Tensor) tensors.set(`optim.${pid}.${name}`, v);
-      else (scalars[pid] ??= {})[name] = v;
-    }
-  }
-  const metadata = { format: 'metagrad-cli/1', iteration: String(iteration), optim: JSON.stringify({ paramGroups: sd.paramGroups, scalars }) };
-  try {
-    mg.io.save(modelPath(dir), tensors, metadata);
-  } finally {
-    for (const st of Object.values(sd.state)) for (const v of Object.values(st)) if (v instanceof mg.Tensor) v.dispose();
-  }
-  writeFileAtomic(configPath(dir), `${JSON.stringify({ ...cfg, iteration }, null, 2)}\n`);
+  saveRun(dir, cfg, tensors, opt, iteration);
 }
 
 /** Loads the rule's weights (and Adam's state if `opt`); returns the saved iteration. */
 function loadL2L(dir: string, rule: LearnedRule, opt: mg.optim.Adam | null): number {
-  const { tensors, metadata } = mg.io.load(modelPath(dir));
-  try {
-    const weights = new Map<string, mg.Tensor>();
-    for (const [k, v] of tensors) if (k.startsWith('rule.')) weights.set(k.slice('rule.'.length), v);
+  return loadRun(dir, opt, (tensors) => {
     try {
-      rule.loadStateDict(weights);
+      rule.loadStateDict(withPrefix(tensors, 'rule'));
     } catch (e) {
       throw new Error(`${modelPath(dir)}: ${(e as Error).message}`);
     }
-    if (opt !== null && metadata.optim !== undefined) {
-      const meta = JSON.parse(metadata.optim) as { paramGroups: OptimizerStateDict['paramGroups']; scalars: Record<string, Record<string, number>> };
-      const state: Record<number, ParamState> = {};
-      for (const [pid, sc] of Object.entries(meta.scalars)) state[Number(pid)] = { ...sc };
-      for (const [k, v] of tensors) {
-        const m = /^optim\.(\d+)\.(.+)$/.exec(k);
-        if (m) (state[Number(m[1])] ??= {})[m[2]] = v;
-      }
-      opt.loadStateDict({ state, paramGroups: meta.paramGroups });
-    }
-    const it = Number(metadata.iteration);
-    if (!Number.isSafeInteger(it) || it < 0) throw new Error(`${modelPath(dir)}: bad iteration '${metadata.iteration}'`);
-    return it;
-  } finally {
-    for (const t of tensors.values()) t.dispose();
-  }
+  });
 }
 
 /** `metagrad train --algo l2l ...`. */
@@ -277,17 +234,7 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
   try {
     if (resuming) {
       start = loadL2L(out, rule, trainer.optimizer);
-      if (fs.existsSync(metricsPath(out))) {
-        const kept = fs.readFileSync(metricsPath(out), 'utf8').split('\n').filter((l) => {
-          if (l.trim() === '') return false;
-          try {
-            return (JSON.parse(l) as { iteration: number }).iteration <= start;
-          } catch {
-            return false;
-          }
-        });
-        fs.writeFileSync(metricsPath(out), kept.map((l) => `${l}\n`).join(''));
-      }
+      trimMetrics(out, start);
       if (!json) io.stderr.write(`resuming l2l (${cfg.rule}) on ${cfg.task} from ${out} at iteration ${start}/${cfg.iterations}\n`);
     }
     const bar = progressBar(json ? { ...io, isTTY: false } : io, cfg.iterations, 'loss/step', start);
@@ -491,12 +438,6 @@ function quantile(xs: Float64Array, q: number): number {
   return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
-/** Writes an SVG and, where the PNG rasteriser loads, the same figure as a PNG beside it (as `plot` does). */
-function writeFigure(file: string, text: string): void {
-  writeFileAtomic(file, text);
-  const png = svgToPng(text);
-  if (png !== null && file.endsWith('.svg')) writeFileAtomic(file.replace(/\.svg$/, '.png'), png);
-}
 
 /**
  * Loss curves against the step on a log scale, one figure: for each optimizer the mean over the

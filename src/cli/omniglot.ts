@@ -23,8 +23,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { configPath, iterationSeed, metricsPath, modelPath, writeFileAtomic } from './common.js';
+import { configPath, iterationSeed, loadRun, metricsPath, modelPath, saveRun, trimMetrics, withPrefix } from './common.js';
 import { progressBar } from './progress.js';
+
 
 export const OMNIGLOT_ALGOS = ['maml', 'fomaml', 'mamlpp', 'imaml'] as const;
 export type OmniglotAlgo = (typeof OMNIGLOT_ALGOS)[number];
@@ -111,15 +112,6 @@ const TRAIN_OPTIONS = {
   lambda: { type: 'string' },
   'cg-steps': { type: 'string' },
 } as const;
-
-/** The value of `--name` in `argv` (`--name v` or `--name=v`), without parsing the rest. */
-export function peekOption(argv: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === `--${name}`) return argv[i + 1];
-    if (argv[i].startsWith(`--${name}=`)) return argv[i].slice(name.length + 3);
-  }
-  return undefined;
-}
 
 function deviceCpu(values: Record<string, unknown>): 'cpu' {
   const d = choiceOpt(values, 'device', ['cpu', 'cuda'] as const, 'cpu');
@@ -265,44 +257,11 @@ export function isOmniglotRun(dir: string): boolean {
 function save(dir: string, cfg: OmniglotRunConfig, learner: OmniglotLearner, opt: mg.optim.Adam, iteration: number): void {
   const tensors = new Map<string, mg.Tensor>();
   for (const [k, v] of Object.entries(learner.stateDict())) tensors.set(`model.${k}`, v);
-  const sd = opt.stateDict();
-  const scalars: Record<string, Record<string, number>> = {};
-  for (const [pid, st] of Object.entries(sd.state)) {
-    for (const [name, v] of Object.entries(st)) {
-      if (v instanceof mg.Tensor) tensors.set(`optim.${pid}.${name}`, v);
-      else (scalars[pid] ??= {})[name] = v;
-    }
-  }
-  try {
-    mg.io.save(modelPath(dir), tensors, { format: 'metagrad-cli/1', iteration: String(iteration), optim: JSON.stringify({ paramGroups: sd.paramGroups, scalars }) });
-  } finally {
-    for (const st of Object.values(sd.state)) for (const v of Object.values(st)) if (v instanceof mg.Tensor) v.dispose();
-  }
-  writeFileAtomic(configPath(dir), `${JSON.stringify({ ...cfg, iteration }, null, 2)}\n`);
+  saveRun(dir, cfg, tensors, opt, iteration);
 }
 
 function load(dir: string, learner: OmniglotLearner, opt: mg.optim.Adam | null): number {
-  const { tensors, metadata } = mg.io.load(modelPath(dir));
-  try {
-    const model: Record<string, mg.Tensor> = {};
-    for (const [k, v] of tensors) if (k.startsWith('model.')) model[k.slice('model.'.length)] = v;
-    learner.loadStateDict(model);
-    if (opt !== null && metadata.optim !== undefined) {
-      const meta = JSON.parse(metadata.optim) as { paramGroups: mg.optim.OptimizerStateDict['paramGroups']; scalars: Record<string, Record<string, number>> };
-      const state: Record<number, mg.optim.ParamState> = {};
-      for (const [pid, sc] of Object.entries(meta.scalars)) state[Number(pid)] = { ...sc };
-      for (const [k, v] of tensors) {
-        const m = /^optim\.(\d+)\.(.+)$/.exec(k);
-        if (m) (state[Number(m[1])] ??= {})[m[2]] = v;
-      }
-      opt.loadStateDict({ state, paramGroups: meta.paramGroups });
-    }
-    const it = Number(metadata.iteration);
-    if (!Number.isSafeInteger(it) || it < 0) throw new Error(`${modelPath(dir)}: bad iteration '${metadata.iteration}'`);
-    return it;
-  } finally {
-    for (const t of tensors.values()) t.dispose();
-  }
+  return loadRun(dir, opt, (tensors) => learner.loadStateDict(Object.fromEntries(withPrefix(tensors, 'model'))));
 }
 
 /** Options that fix what a checkpoint is; a resumed run may not change them. */
@@ -338,16 +297,7 @@ export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> 
   if (resuming) {
     start = load(out, learner, opt);
     if (learner.pp) learner.pp.iteration = start;
-    if (fs.existsSync(metricsPath(out))) {
-      const kept = fs.readFileSync(metricsPath(out), 'utf8').split('\n').filter((l) => {
-        try {
-          return l.trim() !== '' && (JSON.parse(l) as { iteration: number }).iteration <= start;
-        } catch {
-          return false;
-        }
-      });
-      fs.writeFileSync(metricsPath(out), kept.map((l) => `${l}\n`).join(''));
-    }
+    trimMetrics(out, start);
     if (!json) io.stderr.write(`resuming ${cfg.algo} from ${out} at iteration ${start}/${cfg.iterations}\n`);
   }
   const bar = progressBar(json ? { ...io, isTTY: false } : io, cfg.iterations, 'meta-loss', start);

@@ -7,18 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { deviceOpt, intOpt, jsonLine, parse, UsageError, type CliIO } from './args.js';
-import { evalLearner, FITS_SEED, metricsPath, restore, writeFileAtomic } from './common.js';
-import { axes, esc, num, polyline, svgDocument as svg, svgToPng, sx, sy, type Frame } from './svg.js';
-
-/** Writes `file` (an SVG) and, where the PNG rasteriser loads, the same figure as a PNG; returns the paths written. */
-function writeFigure(file: string, text: string): string[] {
-  writeFileAtomic(file, text);
-  const png = svgToPng(text);
-  if (png === null) return [file];
-  const pngFile = file.replace(/\.svg$/, '.png');
-  writeFileAtomic(pngFile, png);
-  return [file, pngFile];
-}
+import { evalLearner, FITS_SEED, metricsPath, restore, writeFigure } from './common.js';
+import { axes, esc, num, polyline, svgDocument as svg, sx, sy, type Frame } from './svg.js';
 
 export const PLOT_USAGE = 'usage: metagrad plot DIR [--seed S] [--device cpu] [--json]';
 

@@ -13,10 +13,10 @@ import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, fmtDuration, intOpt, jsonLine, parse, strOpt, UsageError, type CliIO } from './args.js';
 import { progressBar, type Progress } from './progress.js';
-import { writeFileAtomic } from './common.js';
+import { writeFigure, writeFileAtomic } from './common.js';
 import { STUDIES } from './studies/index.js';
 import type { Study, StudyContext, StudyOutput, Table } from './studies/study.js';
-import { fmtNum, svgToPng } from './svg.js';
+import { fmtNum } from './svg.js';
 
 const COMMON = {
   out: { type: 'string' },
@@ -132,13 +132,8 @@ export async function study(argv: string[], io: CliIO): Promise<number> {
 
   fs.mkdirSync(out, { recursive: true });
   const base = path.join(out, s.name);
-  const files = [`${base}.svg`];
-  writeFileAtomic(`${base}.svg`, result.svg);
-  const png = svgToPng(result.svg);
-  if (png !== null) {
-    writeFileAtomic(`${base}.png`, png);
-    files.push(`${base}.png`);
-  }
+  const files = writeFigure(`${base}.svg`, result.svg);
+  const havePng = files.length > 1;
   const command = ['metagrad', 'study', ...argv].filter((a) => a !== '--json').join(' ');
   const record = {
     format: 'metagrad-study/1',
@@ -153,13 +148,13 @@ export async function study(argv: string[], io: CliIO): Promise<number> {
     data: result.data ?? {},
   };
   writeFileAtomic(`${base}.json`, `${JSON.stringify(record, null, 1)}\n`);
-  writeFileAtomic(`${base}.md`, markdown(s, result, command, seconds, png !== null));
+  writeFileAtomic(`${base}.md`, markdown(s, result, command, seconds, havePng));
   files.push(`${base}.json`, `${base}.md`);
   if (json) jsonLine(io, { summary: true, study: s.name, seconds: record.seconds, files, table: result.table });
   else {
     io.stdout.write(`${s.title}\n\n${markdownTable(result.table)}\n\n`);
     for (const f of result.findings) io.stdout.write(`${f}\n\n`);
-    io.stdout.write(`wrote ${files.join(', ')} in ${fmtDuration(seconds)}${png === null ? ' (no PNG: @resvg/resvg-js could not be loaded)' : ''}\n`);
+    io.stdout.write(`wrote ${files.join(', ')} in ${fmtDuration(seconds)}${!havePng ? ' (no PNG: @resvg/resvg-js could not be loaded)' : ''}\n`);
   }
   return 0;
 }

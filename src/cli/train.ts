@@ -16,10 +16,10 @@ import { isL2lTrain, L2L_TRAIN_USAGE, trainL2l } from './l2l.js';
 import * as fs from 'node:fs';
 import * as mg from '../index.js';
 import { progressBar } from './progress.js';
-import { OMNIGLOT_TRAIN_USAGE, peekOption, trainOmniglot } from './omniglot.js';
-import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
+import { OMNIGLOT_TRAIN_USAGE, trainOmniglot } from './omniglot.js';
+import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, peekOption, strOpt, UsageError, type CliIO } from './args.js';
 import {
-  ALGOS, buildLearner, buildNet, configPath, iterationSeed, loadCheckpoint, mamlStep, metricsPath, modelPath, pretrainTasks, readConfig, saveCheckpoint,
+  ALGOS, buildLearner, buildNet, configPath, iterationSeed, loadCheckpoint, mamlStep, metricsPath, modelPath, pretrainTasks, readConfig, saveCheckpoint, trimMetrics,
   TASKS, type Algo, type RunConfig, type TaskName,
 } from './common.js';
 
@@ -138,18 +138,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
   if (resuming) {
     start = loadCheckpoint(out, net, learner, opt);
     if (learner.kind === 'reptile') learner.reptile.iteration = start;
-    // Drop metrics logged after the checkpoint (an interrupted run), so the log continues cleanly.
-    if (fs.existsSync(metricsPath(out))) {
-      const kept = fs.readFileSync(metricsPath(out), 'utf8').split('\n').filter((l) => {
-        if (l.trim() === '') return false;
-        try {
-          return (JSON.parse(l) as { iteration: number }).iteration <= start;
-        } catch {
-          return false;
-        }
-      });
-      fs.writeFileSync(metricsPath(out), kept.map((l) => `${l}\n`).join(''));
-    }
+    trimMetrics(out, start); // metrics logged after the checkpoint (an interrupted run)
     if (!json) io.stderr.write(`resuming ${cfg.algo} from ${out} at iteration ${start}/${cfg.iterations}\n`);
   }
 
