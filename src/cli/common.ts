@@ -12,6 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import type { OptimizerStateDict, ParamState } from '../optim/optimizer.js';
+import { jsonLine, type CliIO } from './args.js';
+import { progressBar } from './progress.js';
 import { svgToPng } from './svg.js';
 
 export const ALGOS = ['maml', 'fomaml', 'reptile', 'anil', 'metasgd', 'pretrain'] as const;
@@ -269,6 +271,70 @@ export function trimMetrics(dir: string, start: number): void {
     }
   });
   fs.writeFileSync(metricsPath(dir), kept.map((l) => `${l}\n`).join(''));
+}
+
+/** What {@link runTrainingLoop} needs of a command. */
+export interface TrainingLoop {
+  io: CliIO;
+  /** JSON lines on stdout (and no progress bar). */
+  json: boolean;
+  /** The run's folder (metrics.jsonl is appended to). */
+  out: string;
+  /** First iteration to run (the checkpoint's on a resume) and the total. */
+  start: number;
+  iterations: number;
+  /** The run's seed: iteration `it` seeds the generator from (seed, it), so a resumed run draws the same data. */
+  seed: number;
+  logEvery: number;
+  saveEvery: number;
+  /** The progress bar's label for `loss` (e.g. `'meta-loss'`). */
+  metricName: string;
+  /** One iteration: its loss and any other numbers to log, averaged over the logging window (summed for `sumKeys`). */
+  step(it: number): { loss: number } & Record<string, number>;
+  sumKeys?: readonly string[];
+  /** Writes the checkpoint at `iteration` done (every `saveEvery`, at the end, and once if nothing was left to run). */
+  save(iteration: number): void;
+}
+
+/**
+ * The loop every `train` command runs: seeded iterations from `start`, the progress bar, a
+ * metrics.jsonl record every `logEvery` iterations (with wall and CPU seconds since the loop
+ * started; also a JSON line with the ETA under `--json`) and periodic checkpoints. Returns the
+ * last iteration's loss (NaN if none ran).
+ */
+export function runTrainingLoop(l: TrainingLoop): number {
+  const bar = progressBar(l.json ? { ...l.io, isTTY: false } : l.io, l.iterations, l.metricName, l.start);
+  const t0 = Date.now();
+  const cpu0 = process.cpuUsage();
+  let window: Record<string, number> = {};
+  let n = 0;
+  let last = NaN;
+  for (let it = l.start; it < l.iterations; it++) {
+    mg.manualSeed(iterationSeed(l.seed, it));
+    const r = l.step(it);
+    last = r.loss;
+    for (const [k, v] of Object.entries(r)) window[k] = (window[k] ?? 0) + v;
+    n++;
+    const done = it + 1;
+    if (done % l.logEvery === 0 || done === l.iterations) {
+      const elapsed = (Date.now() - t0) / 1000;
+      const c = process.cpuUsage(cpu0);
+      const rec: Record<string, number> = { iteration: done };
+      for (const [k, v] of Object.entries(window)) rec[k] = l.sumKeys?.includes(k) ? v : v / n;
+      rec.seconds = Number(elapsed.toFixed(3));
+      // This process's CPU time: the machine may be shared.
+      rec.cpuSeconds = Number(((c.user + c.system) / 1e6).toFixed(3));
+      fs.appendFileSync(metricsPath(l.out), `${JSON.stringify(rec)}\n`);
+      if (l.json) jsonLine(l.io, { ...rec, eta: Number(((elapsed / (done - l.start)) * (l.iterations - done)).toFixed(1)) });
+      window = {};
+      n = 0;
+    }
+    bar.update(done, r.loss);
+    if (done % l.saveEvery === 0 || done === l.iterations) l.save(done);
+  }
+  bar.stop();
+  if (l.start >= l.iterations) l.save(l.start);
+  return last;
 }
 
 /** Saves the model (and Meta-SGD's rates and Adam's state) then config.json. */

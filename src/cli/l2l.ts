@@ -20,9 +20,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, optionValues, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { configPath, EVAL_SEED, iterationSeed, loadRun, metricsPath, modelPath, saveRun, trimMetrics, withPrefix, writeFigure } from './common.js';
+import { configPath, EVAL_SEED, iterationSeed, loadRun, metricsPath, modelPath, runTrainingLoop, saveRun, trimMetrics, withPrefix, writeFigure } from './common.js';
 import { learningCurveSvg } from './plot.js';
-import { progressBar } from './progress.js';
 import { COLORS, figure, lineChart, num, type LineSeries } from './svg.js';
 
 const { l2l } = mg.meta;
@@ -237,42 +236,18 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
       trimMetrics(out, start);
       if (!json) io.stderr.write(`resuming l2l (${cfg.rule}) on ${cfg.task} from ${out} at iteration ${start}/${cfg.iterations}\n`);
     }
-    const bar = progressBar(json ? { ...io, isTTY: false } : io, cfg.iterations, 'loss/step', start);
     const t0 = Date.now();
     const cpu0 = process.cpuUsage();
-    let sum = 0;
-    let sumFinal = 0;
-    let skipped = 0;
-    let n = 0;
-    let lastLoss = NaN;
-    for (let it = start; it < cfg.iterations; it++) {
-      mg.manualSeed(iterationSeed(cfg.seed, it));
-      const r = trainer.iteration();
-      lastLoss = r.loss;
-      sum += r.loss;
-      sumFinal += r.finalLoss;
-      skipped += r.skipped;
-      n++;
-      const done = it + 1;
-      const elapsed = (Date.now() - t0) / 1000;
-      const eta = (elapsed / (done - start)) * (cfg.iterations - done);
-      if (done % logEvery === 0 || done === cfg.iterations) {
-        const c = process.cpuUsage(cpu0);
-        // cpuSeconds: this process's CPU time since the run (or resume) started (the machine is shared).
-        const rec = { iteration: done, loss: sum / n, finalLoss: sumFinal / n, skipped, seconds: Number(elapsed.toFixed(3)), cpuSeconds: Number(((c.user + c.system) / 1e6).toFixed(3)) };
-        fs.appendFileSync(metricsPath(out), `${JSON.stringify(rec)}\n`);
-        if (json) jsonLine(io, { ...rec, eta: Number(eta.toFixed(1)) });
-        sum = 0;
-        sumFinal = 0;
-        skipped = 0;
-        n = 0;
-      }
-      bar.update(done, r.loss);
-      if (done % saveEvery === 0 || done === cfg.iterations) saveL2L(out, cfg, rule, trainer.optimizer, done);
-    }
-    bar.stop();
+    const lastLoss = runTrainingLoop({
+      io, json, out, start, iterations: cfg.iterations, seed: cfg.seed, logEvery, saveEvery, metricName: 'loss/step',
+      step: () => {
+        const r = trainer.iteration();
+        return { loss: r.loss, finalLoss: r.finalLoss, skipped: r.skipped };
+      },
+      sumKeys: ['skipped'],
+      save: (done) => saveL2L(out, cfg, rule, trainer.optimizer, done),
+    });
     const finalIteration = Math.max(start, cfg.iterations);
-    if (start >= cfg.iterations) saveL2L(out, cfg, rule, trainer.optimizer, start);
     writeFigure(path.join(out, 'learning_curve.svg'), learningCurveSvg(readMetrics(out), `l2l (${cfg.rule}) on ${cfg.task}: mean optimizee loss per step (${finalIteration} iterations)`));
     const seconds = (Date.now() - t0) / 1000;
     const c = process.cpuUsage(cpu0);

@@ -23,8 +23,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { configPath, iterationSeed, loadRun, metricsPath, modelPath, saveRun, trimMetrics, withPrefix } from './common.js';
-import { progressBar } from './progress.js';
+import { configPath, loadRun, modelPath, runTrainingLoop, saveRun, trimMetrics, withPrefix } from './common.js';
 
 
 export const OMNIGLOT_ALGOS = ['maml', 'fomaml', 'mamlpp', 'imaml'] as const;
@@ -300,34 +299,16 @@ export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> 
     trimMetrics(out, start);
     if (!json) io.stderr.write(`resuming ${cfg.algo} from ${out} at iteration ${start}/${cfg.iterations}\n`);
   }
-  const bar = progressBar(json ? { ...io, isTTY: false } : io, cfg.iterations, 'meta-loss', start);
-  const tLoop = Date.now();
-  let windowSum = 0;
-  let windowN = 0;
-  let lastLoss = NaN;
-  for (let it = start; it < cfg.iterations; it++) {
-    mg.manualSeed(iterationSeed(cfg.seed, it));
-    const loss = mg.tidy(() => {
-      const tasks = sampler.sample(cfg.metaBatch);
-      return learner.pp ? learner.pp.step(tasks, opt) : learner.imaml!.step(tasks, opt);
-    });
-    lastLoss = loss;
-    windowSum += loss;
-    windowN++;
-    const done = it + 1;
-    const elapsed = (Date.now() - tLoop) / 1000;
-    if (done % logEvery === 0 || done === cfg.iterations) {
-      const rec = { iteration: done, loss: windowSum / windowN, seconds: Number(elapsed.toFixed(3)) };
-      fs.appendFileSync(metricsPath(out), `${JSON.stringify(rec)}\n`);
-      if (json) jsonLine(io, { ...rec, eta: Number(((elapsed / (done - start)) * (cfg.iterations - done)).toFixed(1)) });
-      windowSum = 0;
-      windowN = 0;
-    }
-    bar.update(done, loss);
-    if (done % saveEvery === 0 || done === cfg.iterations) save(out, cfg, learner, opt, done);
-  }
-  bar.stop();
-  if (start >= cfg.iterations) save(out, cfg, learner, opt, start);
+  const lastLoss = runTrainingLoop({
+    io, json, out, start, iterations: cfg.iterations, seed: cfg.seed, logEvery, saveEvery, metricName: 'meta-loss',
+    step: () => ({
+      loss: mg.tidy(() => {
+        const tasks = sampler.sample(cfg.metaBatch);
+        return learner.pp ? learner.pp.step(tasks, opt) : learner.imaml!.step(tasks, opt);
+      }),
+    }),
+    save: (done) => save(out, cfg, learner, opt, done),
+  });
   opt.dispose?.();
   const finalIteration = Math.max(start, cfg.iterations);
   const seconds = (Date.now() - t0) / 1000;

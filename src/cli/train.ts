@@ -15,11 +15,10 @@ import { plot } from './plot.js';
 import { isL2lTrain, L2L_TRAIN_USAGE, trainL2l } from './l2l.js';
 import * as fs from 'node:fs';
 import * as mg from '../index.js';
-import { progressBar } from './progress.js';
 import { OMNIGLOT_TRAIN_USAGE, trainOmniglot } from './omniglot.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, peekOption, strOpt, UsageError, type CliIO } from './args.js';
 import {
-  ALGOS, buildLearner, buildNet, configPath, iterationSeed, loadCheckpoint, mamlStep, metricsPath, modelPath, pretrainTasks, readConfig, saveCheckpoint, trimMetrics,
+  ALGOS, buildLearner, buildNet, configPath, loadCheckpoint, mamlStep, modelPath, pretrainTasks, readConfig, runTrainingLoop, saveCheckpoint, trimMetrics,
   TASKS, type Algo, type RunConfig, type TaskName,
 } from './common.js';
 
@@ -144,44 +143,26 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
 
   const formulation = values['per-task'] === true ? 'loop' : 'batched';
   const sampler = cfg.task === 'sinusoid-reptile' ? new mg.data.ReptileSinusoid({ innerBatch: cfg.innerBatch }) : new mg.data.MamlSinusoid({ shots: cfg.shots, query: cfg.query });
-  const bar = progressBar(json ? { ...io, isTTY: false } : io, cfg.iterations, 'meta-loss', start);
   const t0 = Date.now();
-  let windowSum = 0;
-  let windowN = 0;
-  let lastLoss = NaN;
-  for (let it = start; it < cfg.iterations; it++) {
-    mg.manualSeed(iterationSeed(cfg.seed, it));
-    const loss = mg.tidy(() => {
-      const sampled = sampler.sample(cfg.metaBatch);
-      if (learner.kind === 'reptile') {
-        if (cfg.task === 'sinusoid-reptile') {
-          const epochs = cfg.innerEpochs ?? 1;
-          return learner.reptile.stepBatch((sampled as mg.data.ReptileSinusoidTask[]).map((t) => t.minibatches(cfg.innerBatch, epochs))).loss;
+  const lastLoss = runTrainingLoop({
+    io, json, out, start, iterations: cfg.iterations, seed: cfg.seed, logEvery, saveEvery, metricName: 'meta-loss',
+    step: () => ({
+      loss: mg.tidy(() => {
+        const sampled = sampler.sample(cfg.metaBatch);
+        if (learner.kind === 'reptile') {
+          if (cfg.task === 'sinusoid-reptile') {
+            const epochs = cfg.innerEpochs ?? 1;
+            return learner.reptile.stepBatch((sampled as mg.data.ReptileSinusoidTask[]).map((t) => t.minibatches(cfg.innerBatch, epochs))).loss;
+          }
+          return learner.reptile.stepBatch(sampled).loss;
         }
-        return learner.reptile.stepBatch(sampled).loss;
-      }
-      const tasks = cfg.algo === 'pretrain' ? pretrainTasks(sampled) : sampled;
-      return mamlStep(cfg, learner.maml, opt!, tasks, formulation);
-    });
-    lastLoss = loss;
-    windowSum += loss;
-    windowN++;
-    const done = it + 1;
-    const elapsed = (Date.now() - t0) / 1000;
-    const eta = (elapsed / (done - start)) * (cfg.iterations - done);
-    if (done % logEvery === 0 || done === cfg.iterations) {
-      const rec = { iteration: done, loss: windowSum / windowN, seconds: Number(elapsed.toFixed(3)) };
-      fs.appendFileSync(metricsPath(out), `${JSON.stringify(rec)}\n`);
-      if (json) jsonLine(io, { ...rec, eta: Number(eta.toFixed(1)) });
-      windowSum = 0;
-      windowN = 0;
-    }
-    bar.update(done, loss);
-    if (done % saveEvery === 0 || done === cfg.iterations) saveCheckpoint(out, cfg, net, learner, opt, done);
-  }
-  bar.stop();
+        const tasks = cfg.algo === 'pretrain' ? pretrainTasks(sampled) : sampled;
+        return mamlStep(cfg, learner.maml, opt!, tasks, formulation);
+      }),
+    }),
+    save: (done) => saveCheckpoint(out, cfg, net, learner, opt, done),
+  });
   const finalIteration = Math.max(start, cfg.iterations);
-  if (start >= cfg.iterations) saveCheckpoint(out, cfg, net, learner, opt, start);
   opt?.dispose?.();
   // The plots of API.md's `train` (also `metagrad plot DIR` on its own), silently: the summary
   // stays the last line of the output.
