@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import type { OptimizerStateDict, ParamState } from '../optim/optimizer.js';
-import { jsonLine, type CliIO } from './args.js';
+import { jsonLine, UsageError, type CliIO } from './args.js';
 import { progressBar } from './progress.js';
 import { svgToPng } from './svg.js';
 
@@ -294,21 +294,38 @@ export interface TrainingLoop {
   sumKeys?: readonly string[];
   /** Writes the checkpoint at `iteration` done (every `saveEvery`, at the end, and once if nothing was left to run). */
   save(iteration: number): void;
+  /**
+   * Wall-clock seconds this invocation may train (`--time-limit`): the loop stops after the first
+   * iteration that ends past it, logs and saves there, so `train` again resumes from it.
+   */
+  timeLimit?: number;
+}
+
+/** What {@link runTrainingLoop} reached. */
+export interface TrainingLoopResult {
+  /** The last iteration's loss (NaN if none ran). */
+  lastLoss: number;
+  /** Iterations done when the loop ended (`iterations`, or fewer when the time limit stopped it). */
+  iteration: number;
+  /** Whether `--time-limit` ended the loop early. */
+  timeLimited: boolean;
 }
 
 /**
  * The loop every `train` command runs: seeded iterations from `start`, the progress bar, a
  * metrics.jsonl record every `logEvery` iterations (with wall and CPU seconds since the loop
- * started; also a JSON line with the ETA under `--json`) and periodic checkpoints. Returns the
- * last iteration's loss (NaN if none ran).
+ * started; also a JSON line with the ETA under `--json`) and periodic checkpoints, up to
+ * `iterations` or the time limit.
  */
-export function runTrainingLoop(l: TrainingLoop): number {
+export function runTrainingLoop(l: TrainingLoop): TrainingLoopResult {
   const bar = progressBar(l.json ? { ...l.io, isTTY: false } : l.io, l.iterations, l.metricName, l.start);
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
   let window: Record<string, number> = {};
   let n = 0;
   let last = NaN;
+  let reached = l.start;
+  let timeLimited = false;
   for (let it = l.start; it < l.iterations; it++) {
     mg.manualSeed(iterationSeed(l.seed, it));
     const r = l.step(it);
@@ -316,7 +333,9 @@ export function runTrainingLoop(l: TrainingLoop): number {
     for (const [k, v] of Object.entries(r)) window[k] = (window[k] ?? 0) + v;
     n++;
     const done = it + 1;
-    if (done % l.logEvery === 0 || done === l.iterations) {
+    reached = done;
+    timeLimited = l.timeLimit !== undefined && done < l.iterations && (Date.now() - t0) / 1000 >= l.timeLimit;
+    if (done % l.logEvery === 0 || done === l.iterations || (timeLimited && n > 0)) {
       const elapsed = (Date.now() - t0) / 1000;
       const c = process.cpuUsage(cpu0);
       const rec: Record<string, number> = { iteration: done };
@@ -330,11 +349,21 @@ export function runTrainingLoop(l: TrainingLoop): number {
       n = 0;
     }
     bar.update(done, r.loss);
-    if (done % l.saveEvery === 0 || done === l.iterations) l.save(done);
+    if (done % l.saveEvery === 0 || done === l.iterations || timeLimited) l.save(done);
+    if (timeLimited) break;
   }
   bar.stop();
   if (l.start >= l.iterations) l.save(l.start);
-  return last;
+  return { lastLoss: last, iteration: reached, timeLimited };
+}
+
+/** `--time-limit SECONDS` (wall clock for this invocation), or undefined. */
+export function timeLimitOpt(values: Record<string, string | boolean | undefined>): number | undefined {
+  const v = values['time-limit'];
+  if (v === undefined) return undefined;
+  const s = Number(v);
+  if (typeof v !== 'string' || !Number.isFinite(s) || s <= 0) throw new UsageError(`--time-limit: expected a positive number of seconds (got ${String(v)})`);
+  return s;
 }
 
 /** Saves the model (and Meta-SGD's rates and Adam's state) then config.json. */

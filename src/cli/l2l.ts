@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, optionValues, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { configPath, EVAL_SEED, iterationSeed, loadRun, metricsPath, modelPath, runTrainingLoop, saveRun, trimMetrics, withPrefix, writeFigure } from './common.js';
+import { configPath, EVAL_SEED, iterationSeed, loadRun, metricsPath, modelPath, runTrainingLoop, timeLimitOpt, saveRun, trimMetrics, withPrefix, writeFigure } from './common.js';
 import { learningCurveSvg } from './plot.js';
 import { COLORS, figure, lineChart, num, type LineSeries } from './svg.js';
 
@@ -38,7 +38,7 @@ export const L2L_RULES = ['lstm', 'hparams'] as const;
 export const L2L_TRAIN_USAGE = `usage: metagrad train --algo l2l --task <${L2L_TASKS.join('|')}> --out DIR
   [--rule lstm|hparams] [--iterations N] [--meta-batch B] [--meta-lr LR] [--unroll T] [--horizon H]
   [--checkpoint-every S] [--second-order] [--clip NORM] [--hidden 20] [--no-preprocess]
-  [--output-scale S] [--seed S] [--device cpu] [--save-every N] [--log-every N] [--json]`;
+  [--output-scale S] [--seed S] [--device cpu] [--save-every N] [--time-limit SECONDS] [--log-every N] [--json]`;
 
 /** Usage of `eval` on l2l checkpoints (appended to eval's usage). */
 export const L2L_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--checkpoint DIR2 ...] [--episodes E] [--steps H,2H]
@@ -109,6 +109,7 @@ const TRAIN_OPTIONS = {
   seed: { type: 'string' },
   device: { type: 'string' },
   'save-every': { type: 'string' },
+  'time-limit': { type: 'string' },
   'log-every': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -238,8 +239,8 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
     }
     const t0 = Date.now();
     const cpu0 = process.cpuUsage();
-    const lastLoss = runTrainingLoop({
-      io, json, out, start, iterations: cfg.iterations, seed: cfg.seed, logEvery, saveEvery, metricName: 'loss/step',
+    const { lastLoss, iteration: finalIteration, timeLimited } = runTrainingLoop({
+      io, json, out, start, iterations: cfg.iterations, seed: cfg.seed, logEvery, saveEvery, timeLimit: timeLimitOpt(values), metricName: 'loss/step',
       step: () => {
         const r = trainer.iteration();
         return { loss: r.loss, finalLoss: r.finalLoss, skipped: r.skipped };
@@ -247,12 +248,11 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
       sumKeys: ['skipped'],
       save: (done) => saveL2L(out, cfg, rule, trainer.optimizer, done),
     });
-    const finalIteration = Math.max(start, cfg.iterations);
     writeFigure(path.join(out, 'learning_curve.svg'), learningCurveSvg(readMetrics(out), `l2l (${cfg.rule}) on ${cfg.task}: mean optimizee loss per step (${finalIteration} iterations)`));
     const seconds = (Date.now() - t0) / 1000;
     const c = process.cpuUsage(cpu0);
-    if (json) jsonLine(io, { summary: true, iterations: finalIteration, seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(((c.user + c.system) / 1e6).toFixed(3)), out });
-    else io.stdout.write(`trained l2l (${cfg.rule}) on ${cfg.task} to iteration ${finalIteration} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last loss per step ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
+    if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...(timeLimited ? { timeLimited: true, of: cfg.iterations } : {}), seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(((c.user + c.system) / 1e6).toFixed(3)), out });
+    else io.stdout.write(`trained l2l (${cfg.rule}) on ${cfg.task} to iteration ${finalIteration}${timeLimited ? ` of ${cfg.iterations} (--time-limit reached; train again to resume)` : ''} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last loss per step ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
     return 0;
   } finally {
     trainer.optimizer.dispose();

@@ -23,7 +23,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { configPath, loadRun, modelPath, runTrainingLoop, saveRun, trimMetrics, withPrefix } from './common.js';
+import { configPath, loadRun, modelPath, runTrainingLoop, timeLimitOpt, saveRun, trimMetrics, withPrefix } from './common.js';
 
 
 export const OMNIGLOT_ALGOS = ['maml', 'fomaml', 'mamlpp', 'imaml'] as const;
@@ -72,7 +72,7 @@ export interface OmniglotRunConfig {
 export const OMNIGLOT_TRAIN_USAGE = `usage: metagrad train --algo <${OMNIGLOT_ALGOS.join('|')}> --task <omniglot|omniglot-lake> --data PATH --out DIR
   [--ways N] [--shots K] [--query Q] [--iterations N] [--meta-batch B] [--meta-lr LR]
   [--inner-steps K] [--inner-lr A] [--eval-steps S] [--first-order] [--filters F] [--downsample maxpool|stride]
-  [--lake-set background|background_small1|background_small2] [--seed S] [--save-every N] [--log-every N] [--json]
+  [--lake-set background|background_small1|background_small2] [--seed S] [--save-every N] [--time-limit SECONDS] [--stop-at N] [--log-every N] [--json]
   MAML++ switches (--algo mamlpp): [--no-msl] [--msl-epochs E] [--da-epochs E] [--no-lslr] [--no-bnrs] [--no-bnwb]
   [--ca-epochs E (0: off)] [--epoch-iterations N]
   iMAML: [--lambda L] [--cg-steps N]`;
@@ -98,6 +98,8 @@ const TRAIN_OPTIONS = {
   seed: { type: 'string' },
   device: { type: 'string' },
   'save-every': { type: 'string' },
+  'time-limit': { type: 'string' },
+  'stop-at': { type: 'string' },
   'log-every': { type: 'string' },
   json: { type: 'boolean' },
   'no-msl': { type: 'boolean' },
@@ -134,9 +136,12 @@ function configFrom(values: Record<string, string | boolean | undefined>): Omnig
   const ways = intOpt(values, 'ways', lake ? 20 : 5);
   if (lake && ways !== 20) throw new UsageError(`--ways: Lake's one-shot runs are 20-way (got ${ways})`);
   const shots = intOpt(values, 'shots', 1);
+  // Finn et al. 2017 (appendix A.1): 5-way trains with 1 step of 0.4 on meta-batches of 32 and
+  // tests with 3 steps; 20-way trains and tests with 5 steps of 0.1 on meta-batches of 16.
+  const maml = ways >= 20 ? { innerSteps: 5, innerLr: 0.1, metaBatch: 16, evalSteps: 5 } : { innerSteps: 1, innerLr: 0.4, metaBatch: 32, evalSteps: 3 };
   const defaults = {
-    maml: { innerSteps: 1, innerLr: 0.4, metaBatch: 32, evalSteps: 3 },
-    fomaml: { innerSteps: 1, innerLr: 0.4, metaBatch: 32, evalSteps: 3 },
+    maml,
+    fomaml: maml,
     mamlpp: { innerSteps: 5, innerLr: 0.1, metaBatch: 16, evalSteps: 5 },
     imaml: { innerSteps: 16, innerLr: 0.1, metaBatch: 32, evalSteps: 16 },
   }[algo];
@@ -299,8 +304,11 @@ export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> 
     trimMetrics(out, start);
     if (!json) io.stderr.write(`resuming ${cfg.algo} from ${out} at iteration ${start}/${cfg.iterations}\n`);
   }
-  const lastLoss = runTrainingLoop({
-    io, json, out, start, iterations: cfg.iterations, seed: cfg.seed, logEvery, saveEvery, metricName: 'meta-loss',
+  // --stop-at: end this invocation there (a later `train` resumes) without changing the run's
+  // length, which MAML++'s schedules are laid over.
+  const stopAt = Math.min(cfg.iterations, intOpt(values, 'stop-at', cfg.iterations));
+  const { lastLoss, iteration: finalIteration, timeLimited } = runTrainingLoop({
+    io, json, out, start, iterations: stopAt, seed: cfg.seed, logEvery, saveEvery, timeLimit: timeLimitOpt(values), metricName: 'meta-loss',
     step: () => ({
       loss: mg.tidy(() => {
         const tasks = sampler.sample(cfg.metaBatch);
@@ -310,10 +318,9 @@ export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> 
     save: (done) => save(out, cfg, learner, opt, done),
   });
   opt.dispose?.();
-  const finalIteration = Math.max(start, cfg.iterations);
   const seconds = (Date.now() - t0) / 1000;
-  if (json) jsonLine(io, { summary: true, iterations: finalIteration, seconds: Number(seconds.toFixed(3)), out });
-  else io.stdout.write(`trained ${cfg.algo} on ${cfg.task} to iteration ${finalIteration} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
+  if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...(finalIteration < cfg.iterations ? { of: cfg.iterations } : {}), ...(timeLimited ? { timeLimited: true } : {}), seconds: Number(seconds.toFixed(3)), out });
+  else io.stdout.write(`trained ${cfg.algo} on ${cfg.task} to iteration ${finalIteration}${finalIteration < cfg.iterations ? ` of ${cfg.iterations} (${timeLimited ? '--time-limit reached' : '--stop-at'}; train again to resume)` : ''} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
   return 0;
 }
 

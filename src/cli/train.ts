@@ -18,13 +18,13 @@ import * as mg from '../index.js';
 import { OMNIGLOT_TRAIN_USAGE, trainOmniglot } from './omniglot.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, peekOption, strOpt, UsageError, type CliIO } from './args.js';
 import {
-  ALGOS, buildLearner, buildNet, configPath, loadCheckpoint, mamlStep, modelPath, pretrainTasks, readConfig, runTrainingLoop, saveCheckpoint, trimMetrics,
+  ALGOS, buildLearner, buildNet, configPath, loadCheckpoint, mamlStep, modelPath, pretrainTasks, readConfig, runTrainingLoop, timeLimitOpt, saveCheckpoint, trimMetrics,
   TASKS, type Algo, type RunConfig, type TaskName,
 } from './common.js';
 
 export const TRAIN_USAGE = `usage: metagrad train --algo <${ALGOS.join('|')}> --task <${TASKS.join('|')}> --out DIR
   [--iterations N] [--meta-batch B] [--meta-lr LR] [--inner-steps K] [--inner-lr A]
-  [--shots K] [--query Q] [--first-order] [--seed S] [--device cpu] [--save-every N]
+  [--shots K] [--query Q] [--first-order] [--seed S] [--device cpu] [--save-every N] [--time-limit SECONDS]
   [--log-every N] [--per-task] [--json]
   sinusoid-reptile (the OpenAI Reptile sine example; --algo reptile): [--inner-batch 10] [--inner-epochs 1]
 ${OMNIGLOT_TRAIN_USAGE}
@@ -48,6 +48,7 @@ const OPTIONS = {
   seed: { type: 'string' },
   device: { type: 'string' },
   'save-every': { type: 'string' },
+  'time-limit': { type: 'string' },
   'log-every': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
@@ -144,8 +145,8 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
   const formulation = values['per-task'] === true ? 'loop' : 'batched';
   const sampler = cfg.task === 'sinusoid-reptile' ? new mg.data.ReptileSinusoid({ innerBatch: cfg.innerBatch }) : new mg.data.MamlSinusoid({ shots: cfg.shots, query: cfg.query });
   const t0 = Date.now();
-  const lastLoss = runTrainingLoop({
-    io, json, out, start, iterations: cfg.iterations, seed: cfg.seed, logEvery, saveEvery, metricName: 'meta-loss',
+  const { lastLoss, iteration: finalIteration, timeLimited } = runTrainingLoop({
+    io, json, out, start, iterations: cfg.iterations, seed: cfg.seed, logEvery, saveEvery, timeLimit: timeLimitOpt(values), metricName: 'meta-loss',
     step: () => ({
       loss: mg.tidy(() => {
         const sampled = sampler.sample(cfg.metaBatch);
@@ -162,14 +163,13 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
     }),
     save: (done) => saveCheckpoint(out, cfg, net, learner, opt, done),
   });
-  const finalIteration = Math.max(start, cfg.iterations);
   opt?.dispose?.();
   // The plots of API.md's `train` (also `metagrad plot DIR` on its own), silently: the summary
   // stays the last line of the output.
   const silent = { write: () => true };
   await plot([out], { stdout: silent, stderr: silent });
   const seconds = (Date.now() - t0) / 1000;
-  if (json) jsonLine(io, { summary: true, iterations: finalIteration, seconds: Number(seconds.toFixed(3)), out });
-  else io.stdout.write(`trained ${cfg.algo} to iteration ${finalIteration} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
+  if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...(timeLimited ? { timeLimited: true, of: cfg.iterations } : {}), seconds: Number(seconds.toFixed(3)), out });
+  else io.stdout.write(`trained ${cfg.algo} to iteration ${finalIteration}${timeLimited ? ` of ${cfg.iterations} (--time-limit reached; train again to resume)` : ''} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
   return 0;
 }

@@ -114,6 +114,30 @@ describe('train, resume, eval, plot', () => {
     ref.forEach((m, i) => expect(after[i].loss).toBeCloseTo(m.loss, 4));
   });
 
+  test('--time-limit stops after the iteration that crosses it, saves there, and training again finishes like an uninterrupted run', async () => {
+    const dir = path.join(tmp, 'timed');
+    const r = await cli([...args(dir, 20), '--time-limit', '1e-6']);
+    expect(r.code, r.err).toBe(0);
+    const lines = jsonLines(r.out);
+    expect(lines.at(-1)).toMatchObject({ summary: true, iterations: 1, timeLimited: true });
+    expect(metrics(dir).map((m) => m.iteration)).toEqual([1]);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'))).toMatchObject({ iteration: 1, iterations: 20 });
+    const again = await cli(args(dir, 20));
+    expect(again.code, again.err).toBe(0);
+    expect(jsonLines(again.out).at(-1)).toMatchObject({ summary: true, iterations: 20 });
+    expect(jsonLines(again.out).at(-1)!.timeLimited).toBeUndefined();
+    const whole = path.join(tmp, 'timed-whole');
+    expect((await cli(args(whole, 20))).code).toBe(0);
+    const a = metrics(dir).filter((m) => m.iteration % 5 === 0);
+    const b = metrics(whole);
+    expect(a.map((m) => m.iteration)).toEqual(b.map((m) => m.iteration));
+    // The first window of the resumed run averages iterations 2-5 instead of 1-5; the rest are the same windows.
+    a.slice(1).forEach((m, i) => expect(m.loss).toBeCloseTo(b[i + 1].loss, 4));
+    const bad = await cli([...args(path.join(tmp, 'timed-bad'), 20), '--time-limit', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--time-limit');
+  });
+
   test('--per-task (the per-task loop) and the default task-batched formulation train the same model', async () => {
     for (const algo of ['metasgd', 'anil']) {
       const a = path.join(tmp, `${algo}-batched`);

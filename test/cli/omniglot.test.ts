@@ -45,7 +45,8 @@ describe.skipIf(!have)('omniglot CLI', () => {
     expect(ma.length).toBe(2);
     ma.forEach((v, i) => expect(v).toBeCloseTo(mb[i], 4));
     const cfg = JSON.parse(fs.readFileSync(path.join(a, 'config.json'), 'utf8'));
-    expect(cfg).toMatchObject({ task: 'omniglot-lake', algo: 'maml', ways: 20, shots: 1, innerSteps: 1, innerLr: 0.4, evalSteps: 3, msl: false, lslr: false });
+    // Finn et al.'s 20-way setting: 5 steps of 0.1 in training and at test, meta-batch 16 (here 2: given).
+    expect(cfg).toMatchObject({ task: 'omniglot-lake', algo: 'maml', ways: 20, shots: 1, innerSteps: 5, innerLr: 0.1, evalSteps: 5, metaBatch: 2, msl: false, lslr: false });
     const ev = await cli(['eval', '--checkpoint', a, '--steps', '0,1', '--json']);
     expect(ev.code, ev.err).toBe(0);
     const s = jsonLines(ev.out).at(-1)!;
@@ -66,6 +67,22 @@ describe.skipIf(!have)('omniglot CLI', () => {
     else expect(cfg).toMatchObject({ lambda: 1, cgSteps: 2 });
     const ev = await cli(['eval', '--checkpoint', d, '--steps', '1', '--json']);
     expect(ev.code, ev.err).toBe(0);
+  });
+
+  test('--stop-at ends the invocation early without changing the run length; training again resumes from it', async () => {
+    const d = path.join(tmp, 'stop-at');
+    const r = await cli([...base('maml', d, 6), '--stop-at', '2']);
+    expect(r.code, r.err).toBe(0);
+    expect(jsonLines(r.out).at(-1)).toMatchObject({ summary: true, iterations: 2, of: 6 });
+    expect(JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'))).toMatchObject({ iteration: 2, iterations: 6 });
+    const r2 = await cli([...base('maml', d, 6), '--stop-at', '4']);
+    expect(jsonLines(r2.out)[0].iteration).toBe(4);
+    expect(jsonLines(r2.out).at(-1)).toMatchObject({ iterations: 4, of: 6 });
+    // Defaults of 5-way MAML are Finn et al.'s 5-way ones.
+    const f = path.join(tmp, 'five');
+    const r5 = await cli(['train', '--algo', 'maml', '--task', 'omniglot', '--data', DATA, '--out', f, '--filters', '4', '--stop-at', '1', '--meta-batch', '2', '--json']);
+    expect(r5.code, r5.err).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(f, 'config.json'), 'utf8'))).toMatchObject({ ways: 5, innerSteps: 1, innerLr: 0.4, evalSteps: 3, iterations: 60000, iteration: 1 });
   });
 
   test('bad options name themselves', async () => {
