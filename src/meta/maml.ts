@@ -163,6 +163,19 @@ export class MAML {
       if (idx.length === 0) throw new Error(`${this.constructor.name}.adapt: none of the parameters requires grad`);
       const sel = idx.map((i) => ps[i]);
       const second = mode === 'second-order';
+      if (!second) {
+        // First order: the gradient is a constant; taking it on detached copies in its own scope
+        // frees the support forward's activations now, not at the end of the meta-iteration.
+        const gsel = tidy(() => {
+          const xs = ps.map((p) => (p.requiresGrad ? p.detach().requiresGrad_() : p));
+          // retainGraph: the prepared support (ANIL's body features) belongs to the outer graph.
+          return grad(this.lossPrepared(xs, support), idx.map((i) => xs[i]), { retainGraph: true, allowUnused: true });
+        });
+        const gs: (Tensor | null)[] = ps.map(() => null);
+        idx.forEach((i, k) => (gs[i] = gsel[k]));
+        ps = this.innerUpdate(ps, gs, false);
+        continue;
+      }
       // retainGraph: `grad` without it also frees the saved tensors of the nodes that produced
       // `sel` (the previous inner update, which the first-order meta-gradient still walks), unlike
       // PyTorch, which frees only the nodes it ran. The enclosing tidy frees the graph.

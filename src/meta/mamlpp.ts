@@ -303,6 +303,19 @@ export class MAMLpp {
   /** One differentiable inner step at step index `s`. */
   private innerStep(ps: readonly Tensor[], support: Batch, s: number, second: boolean): Tensor[] {
     if (this.useCheckpoint) return this.innerStepCheckpointed(ps, support, s, second);
+    if (!second) {
+      // First order: the inner gradient is a constant, so it is taken on detached copies in its
+      // own scope, which frees the support forward's activations now instead of at the end of
+      // the meta-iteration (memory flat in the number of steps, bench/memory.mjs).
+      const gs = tidy(() => {
+        const xs = ps.map((p) => p.detach().requiresGrad_());
+        return grad(this.lossFn(this.predict(xs, support.x, { step: s }), support.y), xs, { allowUnused: true });
+      });
+      return ps.map((p, i) => {
+        const g = gs[i];
+        return g === null ? p : p.sub(g.mul(this.rate(i, s)));
+      });
+    }
     const loss = this.lossFn(this.predict(ps, support.x, { step: s }), support.y);
     // retainGraph: see MAML.adapt (the enclosing tidy frees the graph).
     const gs = grad(loss, ps, { createGraph: second, retainGraph: true, allowUnused: true });

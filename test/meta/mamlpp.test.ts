@@ -345,6 +345,33 @@ describe('MAMLpp', () => {
     expect(() => pp.step(tasks, { zeroGrad() {}, step() {} })).toThrow(/MAMLpp.step: cosine annealing needs an optimizer with paramGroups/);
   });
 
+  test('first-order inner steps free their activations at once: peak memory hardly grows with the number of steps (second order grows)', () => {
+    const sampler = imageTaskSampler({ ways: 3, shots: 2, query: 2, size: 16, poolSize: 6, noise: 1, seed: 5 });
+    mg.manualSeed(6);
+    const net = new mg.nn.Conv4({ ways: 3, filters: 16, blocks: 3, imageSize: 16 });
+    const tasks = sampler.sample(2);
+    const peak = (make: (K: number) => { metaLoss(t: mg.data.Task[]): mg.Tensor }, K: number) => {
+      const learner = make(K);
+      mg.resetPeakMemory();
+      const before = mg.memory().cpu.bytes;
+      mg.tidy(() => learner.metaLoss(tasks).backward());
+      net.zeroGrad();
+      return mg.memory().cpu.peakBytes - before;
+    };
+    const pp = (second: boolean) => (K: number) => new mg.meta.MAMLpp(net, { ...off, innerSteps: K, secondOrder: second });
+    const maml = (firstOrder: boolean) => (K: number) => new mg.meta.MAML(net, { innerSteps: K, innerLr: lr, lossFn: ce, firstOrder });
+    const growth = (make: (K: number) => { metaLoss(t: mg.data.Task[]): mg.Tensor }) => peak(make, 8) - peak(make, 1);
+    const so = growth(pp(true));
+    const oneStep = peak(pp(true), 1);
+    expect(so).toBeGreaterThan(2 * oneStep); // second order keeps every step
+    // First order: each step's forward is freed before the next; only the adapted parameters
+    // (a few kB per step here) accumulate.
+    expect(growth(pp(false))).toBeLessThan(0.1 * so);
+    expect(growth(maml(true))).toBeLessThan(0.1 * so);
+    expect(growth(maml(false))).toBeGreaterThan(0.5 * so);
+    disposeTasks(tasks);
+  });
+
   test('short meta-training with every switch on improves adapted query accuracy; memory returns to baseline', () => {
     const sampler = imageTaskSampler({ ways: 3, shots: 1, query: 4, size: 12, poolSize: 6, noise: 1, seed: 11 });
     mg.manualSeed(12);
