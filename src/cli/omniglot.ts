@@ -72,7 +72,7 @@ export interface OmniglotRunConfig {
 export const OMNIGLOT_TRAIN_USAGE = `usage: metagrad train --algo <${OMNIGLOT_ALGOS.join('|')}> --task <omniglot|omniglot-lake> --data PATH --out DIR
   [--ways N] [--shots K] [--query Q] [--iterations N] [--meta-batch B] [--meta-lr LR]
   [--inner-steps K] [--inner-lr A] [--eval-steps S] [--first-order] [--filters F] [--downsample maxpool|stride]
-  [--lake-set background|background_small1|background_small2] [--seed S] [--save-every N] [--time-limit SECONDS] [--stop-at N] [--log-every N] [--json]
+  [--lake-set background|background_small1|background_small2] [--seed S] [--save-every N] [--time-limit SECONDS] [--stop-at N] [--per-task] [--log-every N] [--json]
   MAML++ switches (--algo mamlpp): [--no-msl] [--msl-epochs E] [--da-epochs E] [--no-lslr] [--no-bnrs] [--no-bnwb]
   [--ca-epochs E (0: off)] [--epoch-iterations N]
   iMAML: [--lambda L] [--cg-steps N]`;
@@ -100,6 +100,7 @@ const TRAIN_OPTIONS = {
   'save-every': { type: 'string' },
   'time-limit': { type: 'string' },
   'stop-at': { type: 'string' },
+  'per-task': { type: 'boolean' },
   'log-every': { type: 'string' },
   json: { type: 'boolean' },
   'no-msl': { type: 'boolean' },
@@ -194,7 +195,11 @@ export interface OmniglotLearner {
   loadStateDict(d: Record<string, mg.Tensor>): void;
 }
 
-export function buildOmniglotLearner(cfg: OmniglotRunConfig): OmniglotLearner {
+/**
+ * `perTask`: meta-train with the per-task loop even where the task-batched formulation applies
+ * (MAML, FOMAML, and MAML++ without per-step running statistics; same meta-gradient).
+ */
+export function buildOmniglotLearner(cfg: OmniglotRunConfig, opts: { perTask?: boolean } = {}): OmniglotLearner {
   const pp = cfg.algo === 'mamlpp';
   const net = new mg.nn.Conv4({
     ways: cfg.ways,
@@ -218,10 +223,11 @@ export function buildOmniglotLearner(cfg: OmniglotRunConfig): OmniglotLearner {
         innerSteps: cfg.innerSteps, innerLr: cfg.innerLr, iterationsPerEpoch: cfg.epochIterations,
         multiStepLoss: cfg.msl, multiStepLossEpochs: cfg.mslEpochs, secondOrder: !cfg.firstOrder, firstOrderEpochs: cfg.daEpochs,
         learnInnerLr: cfg.lslr, cosineAnnealing: cfg.caEpochs > 0 ? { epochs: cfg.caEpochs, etaMin: 1e-5 } : null,
+        taskBatched: opts.perTask !== true && !cfg.bnrs,
       }
     : {
         innerSteps: cfg.innerSteps, innerLr: cfg.innerLr, multiStepLoss: false, secondOrder: !cfg.firstOrder, firstOrderEpochs: 0,
-        learnInnerLr: false, cosineAnnealing: null, adaptBatchNorm: true,
+        learnInnerLr: false, cosineAnnealing: null, adaptBatchNorm: true, taskBatched: opts.perTask !== true,
       });
   return {
     net, pp: learner, imaml: null,
@@ -295,7 +301,7 @@ export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> 
   const sampler = new mg.data.OmniglotSampler(ds, { ways: cfg.ways, shots: cfg.shots, queries: cfg.query, split: 'train', splits, rotations: true });
   fs.mkdirSync(out, { recursive: true });
   mg.manualSeed(cfg.seed);
-  const learner = buildOmniglotLearner(cfg);
+  const learner = buildOmniglotLearner(cfg, { perTask: values['per-task'] === true });
   const opt = new mg.optim.Adam(learner.metaParameters(), { lr: cfg.metaLr });
   let start = 0;
   if (resuming) {

@@ -35,9 +35,9 @@ import type { Batch, Task } from '../data/task.js';
 import { accuracy, crossEntropy } from '../nn/functional.js';
 import { functionalCall } from '../nn/functional_call.js';
 import { BatchNormBase } from '../nn/layers.js';
-import { MetaBatchNorm2d, type StepForwardOptions } from '../nn/models/conv4.js';
+import { Conv4, MetaBatchNorm2d, type StepForwardOptions } from '../nn/models/conv4.js';
 import type { Module } from '../nn/module.js';
-import { cat } from '../ops/movement.js';
+import { cat, stack } from '../ops/movement.js';
 import { cosineAnnealingLrAt } from '../optim/lr_scheduler.js';
 import { full } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
@@ -110,6 +110,14 @@ export interface MAMLppOptions {
    * adapted parameters. Same meta-gradient. Default false.
    */
   checkpoint?: boolean;
+  /**
+   * Meta-train every task of a meta-batch at once (Note [Task-batched conv4]): the module must
+   * be a {@link Conv4} without per-step running statistics (BNRS), the loss the default
+   * cross-entropy, no `checkpoint`, and the tasks of a meta-batch the same shapes. Same
+   * meta-gradient as the per-task loop; the running statistics are not updated (MAML and MAML++
+   * normalise with the batch's statistics in training and evaluation). Default false.
+   */
+  taskBatched?: boolean;
 }
 
 /** Options of {@link MAMLpp.adapt}. */
@@ -182,6 +190,8 @@ export class MAMLpp {
   readonly cosineAnnealing: Required<CosineAnnealingOptions> | null;
   readonly adaptBatchNorm: boolean;
   readonly useCheckpoint: boolean;
+  /** Whether meta-training runs the tasks of a meta-batch at once (Note [Task-batched conv4]). */
+  readonly taskBatched: boolean;
   /** Meta-iterations done (`step` calls); settable to resume a run. */
   iteration = 0;
   /** Names of the parameters adapted in the inner loop (module order). */
@@ -197,8 +207,21 @@ export class MAMLpp {
     const {
       innerSteps = 5, innerLr = 0.1, lossFn = (p: Tensor, y: Tensor) => crossEntropy(p, y), iterationsPerEpoch = 500,
       multiStepLoss = true, multiStepLossEpochs = 10, secondOrder = true, firstOrderEpochs = 0, learnInnerLr = true,
-      cosineAnnealing = null, adaptBatchNorm = false, checkpoint: ckpt = false,
+      cosineAnnealing = null, adaptBatchNorm = false, checkpoint: ckpt = false, taskBatched = false,
     } = opts;
+    if (taskBatched) {
+      const why = !(module instanceof Conv4)
+        ? 'the module must be a Conv4'
+        : module.norms.some((bn) => bn.perStepStats)
+          ? 'per-step running statistics (BNRS) are updated task by task: use the per-task loop'
+          : opts.lossFn !== undefined
+            ? 'the loss must be the default cross-entropy'
+            : ckpt
+              ? 'checkpointed steps run the per-task loop'
+              : null;
+      if (why !== null) throw new Error(`${op}: taskBatched: ${why}`);
+    }
+    this.taskBatched = taskBatched;
     this.innerSteps = checkInt(op, 'innerSteps', innerSteps, 1);
     if (!Number.isFinite(innerLr)) throw new Error(`${op}: innerLr must be a finite number, got ${String(innerLr)}`);
     this.iterationsPerEpoch = checkInt(op, 'iterationsPerEpoch', iterationsPerEpoch, 1);
@@ -412,6 +435,64 @@ export class MAMLpp {
   }
 
   /**
+   * The sum over `tasks` of {@link MAMLpp.taskLoss}, every task at once (Note [Task-batched
+   * conv4]): the parameters get a leading task dimension (expanded from the shared ones, so
+   * their gradients sum back), and the gradient of the sum of the tasks' support losses with
+   * respect to the [T, ...] adapted tensors is each task's own inner gradient.
+   */
+  private tasksLoss(tasks: readonly Task[], weights: number[] | null, second: boolean): Tensor {
+    const net = this.module as Conv4;
+    const T = tasks.length;
+    const batch = (which: 'support' | 'query'): { x: Tensor; y: Tensor } => {
+      const first = tasks[0]?.[which];
+      tasks.forEach((t, i) => {
+        const b = t?.[which];
+        if (!(b?.x instanceof Tensor) || !(b.y instanceof Tensor)) throw new Error(`MAMLpp.metaLoss: task ${i} must have support and query batches { x, y }`);
+        if (fmt(b.x.shape) !== fmt(first.x.shape) || fmt(b.y.shape) !== fmt(first.y.shape)) {
+          throw new Error(`MAMLpp.metaLoss (taskBatched): task ${i}'s ${which} set is x ${fmt(b.x.shape)}, y ${fmt(b.y.shape)}; task 0's is x ${fmt(first.x.shape)}, y ${fmt(first.y.shape)} (the tasks of a meta-batch must have the same shapes)`);
+        }
+      });
+      return { x: stack(tasks.map((t) => t[which].x)), y: stack(tasks.map((t) => t[which].y)).reshape([-1]) };
+    };
+    const support = batch('support');
+    const query = batch('query');
+    const perTask = (p: Tensor) => p.unsqueeze(0).expand([T, ...p.shape]);
+    const outer = this.allParams.filter((_, i) => this.innerPos[i] < 0).map(perTask);
+    // The sum over tasks of each task's mean loss (T times the mean over all examples).
+    const lossOf = (ps: readonly Tensor[], b: { x: Tensor; y: Tensor }, s: number): Tensor => {
+      const logits = net.forwardTasks(this.compose(ps, outer), b.x, { step: s });
+      return this.lossFn(logits.reshape([-1, logits.shape[2]]), b.y).mul(T);
+    };
+    let ps = this.initialParameters().map(perTask);
+    const K = this.innerSteps;
+    let total: Tensor | null = null;
+    for (let s = 0; s < K; s++) {
+      let gs: (Tensor | null)[];
+      if (second) {
+        // retainGraph: see MAML.adapt (the enclosing tidy frees the graph).
+        gs = grad(lossOf(ps, support, s), ps, { createGraph: true, retainGraph: true, allowUnused: true });
+      } else {
+        // First order: constants, taken on detached copies in their own scope (see innerStep).
+        const cur = ps;
+        gs = tidy(() => {
+          const xs = cur.map((p) => p.detach().requiresGrad_());
+          return grad(lossOf(xs, support, s), xs, { allowUnused: true });
+        });
+      }
+      ps = ps.map((p, i) => {
+        const g = gs[i];
+        return g === null ? p : p.sub(g.mul(this.rate(i, s)));
+      });
+      if (weights !== null || s === K - 1) {
+        const l = lossOf(ps, query, s);
+        const term = weights === null ? l : l.mul(weights[s]);
+        total = total === null ? term : total.add(term);
+      }
+    }
+    return total!;
+  }
+
+  /**
    * The meta-loss at the current epoch (or `epoch`): the mean over `tasks` of the (MSL-weighted)
    * query losses, differentiable with respect to {@link MAMLpp.metaParameters}. Call inside
    * `mg.tidy` (as {@link MAMLpp.step} does) to free the graph.
@@ -421,6 +502,7 @@ export class MAMLpp {
     const epoch = opts.epoch ?? this.epoch;
     const weights = this.lossWeights(epoch);
     const second = this.isSecondOrder(epoch);
+    if (this.taskBatched) return this.tasksLoss(tasks, weights, second).div(tasks.length);
     let total: Tensor | null = null;
     tasks.forEach((task, t) => {
       const sx = task?.support?.x;

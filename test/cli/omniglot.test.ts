@@ -85,6 +85,19 @@ describe.skipIf(!have)('omniglot CLI', () => {
     expect(JSON.parse(fs.readFileSync(path.join(f, 'config.json'), 'utf8'))).toMatchObject({ ways: 5, innerSteps: 1, innerLr: 0.4, evalSteps: 3, iterations: 60000, iteration: 1 });
   });
 
+  test('the task-batched default and --per-task train the same model (MAML, and MAML++ without per-step statistics)', async () => {
+    for (const [algo, extra] of [['maml', []], ['mamlpp', ['--no-bnrs', '--inner-steps', '2']]] as const) {
+      const a = path.join(tmp, `${algo}-batched`);
+      const b = path.join(tmp, `${algo}-loop`);
+      expect((await cli([...base(algo, a, 4), ...extra])).code).toBe(0);
+      expect((await cli([...base(algo, b, 4), ...extra, '--per-task'])).code).toBe(0);
+      const m = (d: string) => jsonLines(fs.readFileSync(path.join(d, 'metrics.jsonl'), 'utf8')).map((x) => x.loss as number);
+      const [ma, mb] = [m(a), m(b)];
+      expect(ma.length).toBe(2);
+      ma.forEach((v, i) => expect(Math.abs(v - mb[i])).toBeLessThan(1e-4 * Math.abs(mb[i])));
+    }
+  });
+
   test('bad options name themselves', async () => {
     const r = await cli(['train', '--algo', 'maml', '--task', 'omniglot-lake', '--data', DATA, '--out', path.join(tmp, 'x'), '--ways', '5']);
     expect(r.code).toBe(2);

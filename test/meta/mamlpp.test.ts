@@ -399,3 +399,71 @@ describe('MAMLpp', () => {
     disposeTasks(test);
   });
 });
+
+describe('task-batched meta-training (Conv4.forwardTasks, MAMLpp taskBatched)', () => {
+  test('forwardTasks: slice t is the functional forward of task t with its own parameters, both downsamplings, per-step BN weights', () => {
+    for (const downsample of ['maxpool', 'stride'] as const) {
+      const { net, tasks } = tiny({ downsample, bnSteps: 2, perStepBnWeights: true }, 7);
+      const T = 3;
+      const perTask = Array.from({ length: T }, () => net.parameters().map((p) => mg.randn(p.shape, f64).mul(0.5).add(p)));
+      const xs = [tasks[0].support.x, tasks[1].support.x, tasks[0].query.x];
+      const params = perTask[0].map((_, i) => mg.stack(perTask.map((ps) => ps[i])));
+      for (const step of [0, 1]) {
+        const got = net.forwardTasks(params, mg.stack(xs), { step });
+        expect(got.shape).toEqual([T, xs[0].shape[0], 2]);
+        for (let t = 0; t < T; t++) {
+          const want = net.functional(perTask[t], xs[t], { step, updateStats: false });
+          expectClose(got.slice(0, t, t + 1).reshape(want.shape), want.data(), { rtol: 1e-12, atol: 1e-12 });
+        }
+      }
+    }
+  });
+
+  test('forwardTasks names the shapes it expects', () => {
+    const { net, tasks } = tiny();
+    const ps = net.parameters().map((p) => p.unsqueeze(0).expand([2, ...p.shape]));
+    expect(() => net.forwardTasks(ps, tasks[0].support.x)).toThrow(/Conv4\.forwardTasks: expected an input \[T, n, 1, 6, 6\]/);
+    expect(() => net.forwardTasks(ps.slice(1), mg.stack([tasks[0].support.x, tasks[1].support.x]))).toThrow(/expected 10 parameters/);
+    expect(() => net.forwardTasks(ps, mg.stack([tasks[0].support.x, tasks[1].support.x, tasks[1].support.x]))).toThrow(/parameter 0 must be \[3, 3, 1, 3, 3\]/);
+  });
+
+  const cases: [string, Partial<mg.nn.Conv4Options>, Partial<mg.meta.MAMLppOptions>][] = [
+    ['MAML (every switch off, BN adapted), second order', {}, { multiStepLoss: false, learnInnerLr: false, adaptBatchNorm: true }],
+    ['first-order MAML', { downsample: 'stride' }, { multiStepLoss: false, learnInnerLr: false, adaptBatchNorm: true, secondOrder: false }],
+    ['MAML++ with MSL, LSLR and per-step BN weights', { bnSteps: 3, perStepBnWeights: true }, { multiStepLoss: true, multiStepLossEpochs: 5, learnInnerLr: true }],
+  ];
+  test.each(cases)('%s: same meta-loss and meta-gradient as the per-task loop (float64)', (_, netOpts, opts) => {
+    const { net, tasks } = tiny(netOpts, 3);
+    const more = imageTaskSampler({ ways: 2, shots: 2, query: 2, size: 6, dtype: 'float64', seed: 9 }).sample(1);
+    const all = [...tasks, ...more];
+    const o = { innerSteps: 3, innerLr: 0.3, ...opts };
+    const loop = new mg.meta.MAMLpp(net, o);
+    const batched = new mg.meta.MAMLpp(net, { ...o, taskBatched: true });
+    const wrt = loop.metaParameters();
+    expect(batched.metaParameters().length).toBe(wrt.length);
+    // LSLR rates: give both learners the same, distinct per step, so a step mix-up shows.
+    mg.noGrad(() => loop.innerLrs.forEach((r, i) => (r.copy_(mg.tensor([0.3, 0.2, 0.1], f64)), batched.innerLrs[i].copy_(mg.tensor([0.3, 0.2, 0.1], f64)))));
+    const lv = mg.tidy(() => loop.metaLoss(all).item());
+    const bv = mg.tidy(() => batched.metaLoss(all).item());
+    expect(bv).toBeCloseTo(lv, 12);
+    const gl = gradsOf(() => loop.metaLoss(all), wrt);
+    const gb = gradsOf(() => batched.metaLoss(all), [...net.parameters(), ...batched.innerLrs]);
+    expectClose(vec(gb), gl, { rtol: 1e-9, atol: 1e-12 });
+    expect(norm(gl)).toBeGreaterThan(1e-3);
+    disposeTasks(more);
+  });
+
+  test('refuses what it cannot batch, naming why', () => {
+    const { net, tasks } = tiny({ bnSteps: 2, perStepBnStats: true });
+    expect(() => new mg.meta.MAMLpp(net, { innerSteps: 2, taskBatched: true })).toThrow(/taskBatched: per-step running statistics/);
+    const plain = tiny().net;
+    expect(() => new mg.meta.MAMLpp(plain, { innerSteps: 1, taskBatched: true, checkpoint: true })).toThrow(/taskBatched: checkpointed/);
+    expect(() => new mg.meta.MAMLpp(plain, { innerSteps: 1, taskBatched: true, lossFn: ce })).toThrow(/taskBatched: the loss/);
+    const mlp = new mg.nn.Sequential(new mg.nn.Linear(2, 2));
+    expect(() => new mg.meta.MAMLpp(mlp, { innerSteps: 1, taskBatched: true })).toThrow(/taskBatched: the module must be a Conv4/);
+    const pp = new mg.meta.MAMLpp(plain, { innerSteps: 1, taskBatched: true });
+    const odd = imageTaskSampler({ ways: 2, shots: 3, query: 2, size: 6, dtype: 'float64', seed: 4 }).sample(1);
+    expect(() => mg.tidy(() => pp.metaLoss([tasks[0], odd[0]]))).toThrow(/task 1's support set is x \[6,1,6,6\], y \[6\]; task 0's is x \[4,1,6,6\]/);
+    disposeTasks(odd);
+  });
+});
