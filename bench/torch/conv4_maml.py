@@ -2,7 +2,7 @@
 # backward to the shared parameters, Adam step) of the conv4 network (4 x [3x3 conv, batch norm
 # with batch statistics, ReLU, 2x2 max-pool], linear head) on N-way K-shot 28x28 tasks, float32,
 # 2 threads (or cfg threads), as a per-task loop over the meta-batch (every parameter adapted, as
-# mg.meta.MAML).
+# mg.meta.MAML) or task-batched (cfg form 'batched', as MAMLpp taskBatched).
 import json, sys, time
 import torch
 import torch.nn.functional as F
@@ -47,11 +47,41 @@ def meta_loss(ps):
         total = total + F.cross_entropy(forward(cur, xq[t]), yq)
     return total / T
 
+# Task-batched (cfg['form'] == 'batched'): the T tasks side by side in the channels, every conv
+# grouped by task, batch norm per (task, channel), the head as one batched matmul; the parameters
+# expanded to [T, ...] so the gradient of the summed support losses is each task's own gradient.
+def forward_batched(ps, x):
+    n = x.shape[0]
+    for b in range(4):
+        w, bias, g, be = ps[4 * b:4 * b + 4]
+        x = F.conv2d(x, w.reshape(T * filters, -1, 3, 3), bias.reshape(-1), padding=1, groups=T)
+        x = F.batch_norm(x, None, None, g.reshape(-1), be.reshape(-1), training=True)
+        x = F.relu(F.max_pool2d(x, 2))
+    f = x.reshape(n, T, -1).permute(1, 0, 2)  # [T, n, features]
+    return torch.baddbmm(ps[17].unsqueeze(1), f, ps[16].transpose(1, 2))  # [T, n, N]
+
+xsB = xs.permute(1, 0, 2, 3, 4).reshape(N * K, T, 28, 28)
+xqB = xq.permute(1, 0, 2, 3, 4).reshape(N * Q, T, 28, 28)
+ysB, yqB = ys.repeat(T), yq.repeat(T)
+
+def meta_loss_batched(ps):
+    cur = [p.unsqueeze(0).expand(T, *p.shape) for p in ps]
+    for _ in range(steps):
+        l = F.cross_entropy(forward_batched(cur, xsB).reshape(-1, N), ysB) * T
+        gs = torch.autograd.grad(l, cur, create_graph=True)
+        cur = [p - alpha * g for p, g in zip(cur, gs)]
+    return F.cross_entropy(forward_batched(cur, xqB).reshape(-1, N), yqB)
+
 ps = make_params()
+if cfg.get('check'):
+    a = torch.autograd.grad(meta_loss(ps), ps)
+    b = torch.autograd.grad(meta_loss_batched(ps), ps)
+    assert max((x - y).abs().max().item() for x, y in zip(a, b)) < 1e-4, 'batched != loop'
+loss_fn = meta_loss_batched if cfg.get('form') == 'batched' else meta_loss
 opt = torch.optim.Adam(ps, lr=1e-3)
 def it():
     opt.zero_grad()
-    meta_loss(ps).backward()
+    loss_fn(ps).backward()
     opt.step()
 
 it()  # warm-up
