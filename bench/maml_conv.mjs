@@ -6,7 +6,8 @@
 // waiting for the GPU: a per-task loop, and task-batched (the 32 tasks' convolutions as one
 // grouped convolution with groups = 32, their heads as one batched matmul), against the same two in
 // PyTorch in the same run. GPU benchmark: `node bench/maml_conv.mjs --device cuda [--tf32]`; on
-// the CPU it runs only with `--cpu` (slow on 2 cores). --meta-batch N, --query N change the sizes.
+// the CPU it runs only with `--cpu` (slow on 2 cores). --meta-batch N, --query N change the sizes;
+// --threads N (CPU, default 2) sets the thread count of both sides.
 import * as mg from '../dist/index.js';
 import { benchDevice, measure, report, tf32Flag, torchRef } from './lib.mjs';
 
@@ -20,7 +21,8 @@ const argNum = (name, d) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : d;
 };
-const cfg = { ways: 5, shots: 1, query: argNum('--query', 15), metaBatch: argNum('--meta-batch', 32), innerLr: 0.4, lr: 1e-3, channels: 64, size: 28 };
+const cfg = { ways: 5, shots: 1, query: argNum('--query', 15), metaBatch: argNum('--meta-batch', 32), innerLr: 0.4, lr: 1e-3, channels: 64, size: 28, threads: argNum('--threads', 2) };
+if (!gpu) mg.backend.setNumThreads(cfg.threads);
 const F = mg.nn.functional;
 const sync = gpu ? () => mg.cuda.synchronize() : () => {};
 const T = cfg.metaBatch, C = cfg.channels, W = cfg.ways;

@@ -14,7 +14,7 @@ if gpu:
     torch.backends.cudnn.allow_tf32 = bool(cfg.get('tf32', False))
     torch.backends.cudnn.benchmark = True
 else:
-    torch.set_num_threads(2)
+    torch.set_num_threads(cfg.get('threads', 2))
 torch.manual_seed(0)
 T, C, W, S = cfg['metaBatch'], cfg['channels'], cfg['ways'], cfg['size']
 ns, nq = cfg['ways'] * cfg['shots'], cfg['ways'] * cfg['query']
