@@ -35,6 +35,7 @@ mkdir -p runs/logs
 : > "$log"
 
 trained=0
+it=0
 evaluate() { # ITERATION EPISODES
   node dist/cli.js eval --checkpoint "$out" --episodes "$2" --json | tail -n 1 | \
     node -e "let s='';process.stdin.on('data',d=>s+=d).on('end',()=>{const j=JSON.parse(s);console.log(JSON.stringify({iteration:$1,trainSeconds:$trained,evalEpisodes:$2,...j}))})" >> "$log"
@@ -45,10 +46,17 @@ for chunk in 25 50 100 150 200 300 400 500 700 1000 1500 2000 3000 4000 6000 800
   [ "$left" -le 0 ] && break
   t=$SECONDS
   # The chunk ends at `chunk` iterations or when the budget is spent, whichever comes first.
-  summary=$(node dist/cli.js train "$@" "${extra[@]}" --out "$out" --save-every 25 --time-limit "$left" --json --stop-at "$chunk" | tail -n 1)
+  rc=0
+  summary=$(node dist/cli.js train "$@" "${extra[@]}" --out "$out" --save-every 25 --time-limit "$left" --json --stop-at "$chunk" | tail -n 1) || rc=$?
+  if [ "$rc" -ne 0 ]; then
+    # 137: killed, most often by the kernel's out-of-memory killer (a 20-way second-order MAML++
+    # meta-batch of 16 needs about 12 GB).
+    echo "omniglot-cpu-run: train failed with exit code $rc$([ "$rc" -eq 137 ] && echo ' (killed: out of memory?)'); the last checkpoint in $out is intact" >&2
+    exit 1
+  fi
   trained=$((trained + SECONDS - t))
   it=$(node -e "console.log(JSON.parse(process.argv[1]).iterations)" "$summary")
   if [ "$trained" -ge "$budget" ]; then break; fi
   evaluate "$it" "${EVAL_EPISODES:-200}"
 done
-evaluate "$it" "${FINAL_EPISODES:-1000}"
+[ "$it" -gt 0 ] && evaluate "$it" "${FINAL_EPISODES:-1000}"
