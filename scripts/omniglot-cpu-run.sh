@@ -59,4 +59,4 @@ for chunk in 25 50 100 150 200 300 400 500 700 1000 1500 2000 3000 4000 6000 800
   if [ "$trained" -ge "$budget" ]; then break; fi
   evaluate "$it" "${EVAL_EPISODES:-200}"
 done
-[ "$it" -gt 0 ] && evaluate "$it" "${FINAL_EPISODES:-1000}"
+if [ "$it" -gt 0 ]; then evaluate "$it" "${FINAL_EPISODES:-1000}"; fi
