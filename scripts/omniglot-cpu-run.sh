@@ -56,7 +56,8 @@ for chunk in 25 50 100 150 200 300 400 500 700 1000 1500 2000 3000 4000 6000 800
   fi
   trained=$((trained + SECONDS - t))
   it=$(node -e "console.log(JSON.parse(process.argv[1]).iterations)" "$summary")
-  if [ "$trained" -ge "$budget" ]; then break; fi
+  # Done when the budget is spent or the run ended before the chunk did (it reached --iterations).
+  if [ "$trained" -ge "$budget" ] || [ "$it" -lt "$chunk" ]; then break; fi
   evaluate "$it" "${EVAL_EPISODES:-200}"
 done
 if [ "$it" -gt 0 ]; then evaluate "$it" "${FINAL_EPISODES:-1000}"; fi
