@@ -12,6 +12,7 @@ import { mul } from '../ops/elementwise.js';
 import { reshape, stack } from '../ops/movement.js';
 import { sum } from '../ops/reduce.js';
 import { tensor, zeros, zerosLike } from '../tensor/creation.js';
+import { tidy } from '../tensor/memory.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -209,4 +210,30 @@ export function hessian(f: Fn, primals: Tensor | readonly Tensor[]): Tensor | Te
     jacobian((...xs: Tensor[]) => gradOf('hessian', f, xs)[1][i], ps, { mode: 'rev' }) as Tensor[],
   );
   return single ? blocks[0][0] : blocks;
+}
+
+/** Options of {@link constantGrad}. */
+export interface ConstantGradOptions {
+  /** Indices of `at` to differentiate with respect to (default: all); the others enter `f` as they are. */
+  wrt?: readonly number[];
+  /** Keep the graphs `f` reaches beyond its inputs (e.g. features an outer graph computed). Default false. */
+  retainGraph?: boolean;
+}
+
+/**
+ * The gradient of `f` at the values of `at`, as constants: `f` runs on detached copies inside its
+ * own `tidy`, so none of its graph or activations outlives the call (first-order MAML's inner
+ * gradient: memory flat in the number of inner steps). Entry i is null where i is not in `wrt` or
+ * `f` does not use it.
+ */
+export function constantGrad(f: (xs: Tensor[]) => Tensor, at: readonly Tensor[], opts: ConstantGradOptions = {}): (Tensor | null)[] {
+  const wrt = opts.wrt ?? at.map((_, i) => i);
+  const sel = new Set(wrt);
+  return tidy(() => {
+    const xs = at.map((p, i) => (sel.has(i) ? p.detach().requiresGrad_() : p));
+    const gs = grad(f(xs), wrt.map((i) => xs[i]), { retainGraph: opts.retainGraph ?? false, allowUnused: true });
+    const out: (Tensor | null)[] = at.map(() => null);
+    wrt.forEach((i, k) => (out[i] = gs[k]));
+    return out;
+  });
 }

@@ -5,6 +5,7 @@
  * parameters (second order through the inner gradients, or first order: FOMAML).
  */
 import { grad, noGrad } from '../autograd/engine.js';
+import { constantGrad } from '../autograd/functional.js';
 import type { Batch, Task } from '../data/task.js';
 import { functionalCall } from '../nn/functional_call.js';
 import { mseLoss } from '../nn/functional.js';
@@ -161,30 +162,19 @@ export class MAML {
       // Only tensors that require grad can be differentiated; others (e.g. frozen) are kept.
       const idx = ps.flatMap((p, i) => (p.requiresGrad ? [i] : []));
       if (idx.length === 0) throw new Error(`${this.constructor.name}.adapt: none of the parameters requires grad`);
-      const sel = idx.map((i) => ps[i]);
-      const second = mode === 'second-order';
-      if (!second) {
-        // First order: the gradient is a constant; taking it on detached copies in its own scope
-        // frees the support forward's activations now, not at the end of the meta-iteration.
-        const gsel = tidy(() => {
-          const xs = ps.map((p) => (p.requiresGrad ? p.detach().requiresGrad_() : p));
-          // retainGraph: the prepared support (ANIL's body features) belongs to the outer graph.
-          return grad(this.lossPrepared(xs, support), idx.map((i) => xs[i]), { retainGraph: true, allowUnused: true });
-        });
-        const gs: (Tensor | null)[] = ps.map(() => null);
-        idx.forEach((i, k) => (gs[i] = gsel[k]));
-        ps = this.innerUpdate(ps, gs, false);
+      if (mode !== 'second-order') {
+        // First order: the gradient is a constant, taken in its own scope (frees the support
+        // forward's activations now). retainGraph: the prepared support (ANIL's body features)
+        // belongs to the outer graph.
+        ps = this.innerUpdate(ps, constantGrad((xs) => this.lossPrepared(xs, support), ps, { wrt: idx, retainGraph: true }), false);
         continue;
       }
       // retainGraph: `grad` without it also frees the saved tensors of the nodes that produced
-      // `sel` (the previous inner update, which the first-order meta-gradient still walks), unlike
+      // the parameters (the previous inner update, which the meta-gradient still walks), unlike
       // PyTorch, which frees only the nodes it ran. The enclosing tidy frees the graph.
-      const gsel = grad(this.lossPrepared(ps, support), sel, { createGraph: second, retainGraph: true, allowUnused: true });
+      const gsel = grad(this.lossPrepared(ps, support), idx.map((i) => ps[i]), { createGraph: true, retainGraph: true, allowUnused: true });
       const gs: (Tensor | null)[] = ps.map(() => null);
-      idx.forEach((i, k) => {
-        const g = gsel[k];
-        gs[i] = g === null ? null : second || !g.requiresGrad ? g : g.detach();
-      });
+      idx.forEach((i, k) => (gs[i] = gsel[k]));
       ps = this.innerUpdate(ps, gs, false);
     }
     return ps;

@@ -30,6 +30,7 @@
  * (evaluation with more steps than meta-training) reuse the last set and the last learning rate.
  */
 import { checkpoint } from '../autograd/checkpoint.js';
+import { constantGrad } from '../autograd/functional.js';
 import { enableGrad, grad, isGradEnabled, noGrad } from '../autograd/engine.js';
 import type { Batch, Task } from '../data/task.js';
 import { accuracy, crossEntropy } from '../nn/functional.js';
@@ -330,10 +331,7 @@ export class MAMLpp {
       // First order: the inner gradient is a constant, so it is taken on detached copies in its
       // own scope, which frees the support forward's activations now instead of at the end of
       // the meta-iteration (memory flat in the number of steps, bench/memory.mjs).
-      const gs = tidy(() => {
-        const xs = ps.map((p) => p.detach().requiresGrad_());
-        return grad(this.lossFn(this.predict(xs, support.x, { step: s }), support.y), xs, { allowUnused: true });
-      });
+      const gs = constantGrad((xs) => this.lossFn(this.predict(xs, support.x, { step: s }), support.y), ps);
       return ps.map((p, i) => {
         const g = gs[i];
         return g === null ? p : p.sub(g.mul(this.rate(i, s)));
@@ -473,11 +471,7 @@ export class MAMLpp {
         gs = grad(lossOf(ps, support, s), ps, { createGraph: true, retainGraph: true, allowUnused: true });
       } else {
         // First order: constants, taken on detached copies in their own scope (see innerStep).
-        const cur = ps;
-        gs = tidy(() => {
-          const xs = cur.map((p) => p.detach().requiresGrad_());
-          return grad(lossOf(xs, support, s), xs, { allowUnused: true });
-        });
+        gs = constantGrad((xs) => lossOf(xs, support, s), ps);
       }
       ps = ps.map((p, i) => {
         const g = gs[i];

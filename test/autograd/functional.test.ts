@@ -133,3 +133,25 @@ describe('jacobian, valueAndGrad, vjp', () => {
     close(arr(ga2), [0, Math.cos(A[1])]);
   });
 });
+
+describe('constantGrad (internal: first-order inner gradients)', () => {
+  test('equals the hand gradient, as constants; null outside wrt; nothing of its graph is kept', async () => {
+    const { constantGrad } = await import('../../src/autograd/functional.js');
+    const x = f64([0.5, -1.2, 2]).requiresGrad_();
+    const y = f64([3, -0.7]).requiresGrad_();
+    const scale = x.mul(2); // a tensor with history: constantGrad must not differentiate through it
+    const f = (xs: mg.Tensor[]) => xs[0].mul(xs[0]).sum().mul(xs[1].sum()).add(xs[0].sin().sum());
+    const before = mg.memory().cpu.tensors;
+    const [gx, gy] = constantGrad(f, [scale, y]);
+    expect(mg.memory().cpu.tensors).toBe(before + 2); // only the two gradients survive
+    const s = [1, -2.4, 4];
+    const ysum = 3 - 0.7;
+    close(arr(gx), s.map((v) => 2 * v * ysum + Math.cos(v)));
+    close(arr(gy), [0, 0].map(() => s.reduce((a, v) => a + v * v, 0)));
+    expect(gx!.requiresGrad).toBe(false);
+    const [hx, hy] = constantGrad(f, [scale, y], { wrt: [1] });
+    expect(hx).toBeNull();
+    close(arr(hy), arr(gy));
+    for (const t of [gx, gy, hy, scale, x, y]) t!.dispose();
+  });
+});
