@@ -67,6 +67,20 @@ export interface MetaBatchNormOptions extends ParameterOptions {
 }
 
 /**
+ * Batch norm of `x` [N, C, H, W] with its batch statistics, `weight` and `bias` [1, C, 1, 1].
+ * Note [Batch-norm formulation]: y = (x - mean) * (weight / sqrt(var + eps)) + bias with the scale
+ * folded into one [1, C, 1, 1] tensor: four full-size ops where F.batchNorm has six, and every
+ * level of differentiation (MAML's second order) repeats them.
+ */
+function normalizeBatch(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; mean: Tensor; variance: Tensor } {
+  if (x.size / x.shape[1] <= 1) throw new Error(`MetaBatchNorm2d: training needs more than one value per channel, got input ${fmt(x.shape)}`);
+  const mean = x.mean([0, 2, 3], true);
+  const xc = x.sub(mean);
+  const variance = xc.square().mean([0, 2, 3], true);
+  return { y: xc.mul(weight.div(variance.add(eps).sqrt())).add(bias), mean, variance };
+}
+
+/**
  * Batch normalisation of [N, C, H, W] inputs whose weight, bias and running statistics can be
  * kept per inner-loop step (MAML++'s BNWB and BNRS): with `perStepWeights` the learnable weight
  * and bias are [steps, C] and step s uses row s; with `perStepStats` the running mean and
@@ -129,18 +143,9 @@ export class MetaBatchNorm2d extends Module<[Tensor, StepForwardOptions?], Tenso
       const rv = this.row(this.runningVar, this.perStepStats, step);
       return F.batchNorm(x, rm, rv, { ...bn, training: false });
     }
-    // Batch statistics. Note [Batch-norm formulation]: y = (x - mean) * (weight / sqrt(var + eps))
-    // + bias with the scale folded into one [1, C, 1, 1] tensor: four full-size ops where
-    // F.batchNorm has six, and every level of differentiation (MAML's second order) repeats them.
     const C = this.numFeatures;
+    const { y, mean, variance } = normalizeBatch(x, weight.reshape([1, C, 1, 1]), bias.reshape([1, C, 1, 1]), this.eps);
     const count = x.size / C;
-    if (count <= 1) throw new Error(`MetaBatchNorm2d: training needs more than one value per channel, got input ${fmt(x.shape)}`);
-    const bshape = [1, C, 1, 1];
-    const mean = x.mean([0, 2, 3], true);
-    const xc = x.sub(mean);
-    const variance = xc.square().mean([0, 2, 3], true);
-    const scale = weight.reshape(bshape).div(variance.add(this.eps).sqrt());
-    const y = xc.mul(scale).add(bias.reshape(bshape));
     if (updateStats) this.foldStatistics(step, mean, variance, count);
     return y;
   }
@@ -151,18 +156,13 @@ export class MetaBatchNorm2d extends Module<[Tensor, StepForwardOptions?], Tenso
    * {@link Conv4.forwardTasks}; the running statistics are left alone.
    */
   normalizeTasks(x: Tensor, weight: Tensor, bias: Tensor, step: number): Tensor {
-    const C = this.numFeatures;
-    const T = weight.shape[0];
+    const TC = this.numFeatures * weight.shape[0];
+    // [T, C] or, per step, the step's column of [T, steps, C]; as [1, T*C, 1, 1].
     const pick = (t: Tensor): Tensor => {
-      if (!this.perStepWeights) return t.reshape([1, T * C, 1, 1]);
       const s = Math.min(step, this.steps - 1);
-      return t.slice(1, s, s + 1).reshape([1, T * C, 1, 1]);
+      return (this.perStepWeights ? t.slice(1, s, s + 1) : t).reshape([1, TC, 1, 1]);
     };
-    if (x.size / x.shape[1] <= 1) throw new Error(`MetaBatchNorm2d: training needs more than one value per channel, got input ${fmt(x.shape)}`);
-    const mean = x.mean([0, 2, 3], true);
-    const xc = x.sub(mean);
-    const variance = xc.square().mean([0, 2, 3], true);
-    return xc.mul(pick(weight).div(variance.add(this.eps).sqrt())).add(pick(bias));
+    return normalizeBatch(x, pick(weight), pick(bias), this.eps).y;
   }
 
   /**
