@@ -357,6 +357,19 @@ export function runTrainingLoop(l: TrainingLoop): TrainingLoopResult {
   return { lastLoss: last, iteration: reached, timeLimited };
 }
 
+/**
+ * How a `train` invocation that stopped before the run's `total` iterations (`--time-limit`, or
+ * Omniglot's `--stop-at`) says so: extra fields of the JSON summary and the text after "to
+ * iteration N". Both empty when the run is complete.
+ */
+export function stoppedEarly(r: TrainingLoopResult, total: number): { json: Record<string, unknown>; text: string } {
+  if (r.iteration >= total) return { json: {}, text: '' };
+  return {
+    json: { of: total, ...(r.timeLimited ? { timeLimited: true } : {}) },
+    text: ` of ${total} (${r.timeLimited ? '--time-limit reached' : '--stop-at'}; train again to resume)`,
+  };
+}
+
 /** `--time-limit SECONDS` (wall clock for this invocation), or undefined. */
 export function timeLimitOpt(values: Record<string, string | boolean | undefined>): number | undefined {
   const v = values['time-limit'];

@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, optionValues, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { configPath, EVAL_SEED, iterationSeed, loadRun, metricsPath, modelPath, runTrainingLoop, timeLimitOpt, saveRun, trimMetrics, withPrefix, writeFigure } from './common.js';
+import { configPath, EVAL_SEED, iterationSeed, loadRun, metricsPath, modelPath, runTrainingLoop, stoppedEarly, timeLimitOpt, saveRun, trimMetrics, withPrefix, writeFigure } from './common.js';
 import { learningCurveSvg } from './plot.js';
 import { COLORS, figure, lineChart, num, type LineSeries } from './svg.js';
 
@@ -239,7 +239,7 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
     }
     const t0 = Date.now();
     const cpu0 = process.cpuUsage();
-    const { lastLoss, iteration: finalIteration, timeLimited } = runTrainingLoop({
+    const loop = runTrainingLoop({
       io, json, out, start, iterations: cfg.iterations, seed: cfg.seed, logEvery, saveEvery, timeLimit: timeLimitOpt(values), metricName: 'loss/step',
       step: () => {
         const r = trainer.iteration();
@@ -248,11 +248,13 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
       sumKeys: ['skipped'],
       save: (done) => saveL2L(out, cfg, rule, trainer.optimizer, done),
     });
+    const { lastLoss, iteration: finalIteration } = loop;
+    const early = stoppedEarly(loop, cfg.iterations);
     writeFigure(path.join(out, 'learning_curve.svg'), learningCurveSvg(readMetrics(out), `l2l (${cfg.rule}) on ${cfg.task}: mean optimizee loss per step (${finalIteration} iterations)`));
     const seconds = (Date.now() - t0) / 1000;
     const c = process.cpuUsage(cpu0);
-    if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...(timeLimited ? { timeLimited: true, of: cfg.iterations } : {}), seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(((c.user + c.system) / 1e6).toFixed(3)), out });
-    else io.stdout.write(`trained l2l (${cfg.rule}) on ${cfg.task} to iteration ${finalIteration}${timeLimited ? ` of ${cfg.iterations} (--time-limit reached; train again to resume)` : ''} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last loss per step ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
+    if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...early.json, seconds: Number(seconds.toFixed(3)), cpuSeconds: Number(((c.user + c.system) / 1e6).toFixed(3)), out });
+    else io.stdout.write(`trained l2l (${cfg.rule}) on ${cfg.task} to iteration ${finalIteration}${early.text} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last loss per step ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
     return 0;
   } finally {
     trainer.optimizer.dispose();

@@ -23,7 +23,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { configPath, loadRun, modelPath, runTrainingLoop, timeLimitOpt, saveRun, trimMetrics, withPrefix } from './common.js';
+import { configPath, loadRun, modelPath, runTrainingLoop, stoppedEarly, timeLimitOpt, saveRun, trimMetrics, withPrefix } from './common.js';
 
 
 export const OMNIGLOT_ALGOS = ['maml', 'fomaml', 'mamlpp', 'imaml'] as const;
@@ -313,7 +313,7 @@ export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> 
   // --stop-at: end this invocation there (a later `train` resumes) without changing the run's
   // length, which MAML++'s schedules are laid over.
   const stopAt = Math.min(cfg.iterations, intOpt(values, 'stop-at', cfg.iterations));
-  const { lastLoss, iteration: finalIteration, timeLimited } = runTrainingLoop({
+  const loop = runTrainingLoop({
     io, json, out, start, iterations: stopAt, seed: cfg.seed, logEvery, saveEvery, timeLimit: timeLimitOpt(values), metricName: 'meta-loss',
     step: () => ({
       loss: mg.tidy(() => {
@@ -325,8 +325,10 @@ export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> 
   });
   opt.dispose?.();
   const seconds = (Date.now() - t0) / 1000;
-  if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...(finalIteration < cfg.iterations ? { of: cfg.iterations } : {}), ...(timeLimited ? { timeLimited: true } : {}), seconds: Number(seconds.toFixed(3)), out });
-  else io.stdout.write(`trained ${cfg.algo} on ${cfg.task} to iteration ${finalIteration}${finalIteration < cfg.iterations ? ` of ${cfg.iterations} (${timeLimited ? '--time-limit reached' : '--stop-at'}; train again to resume)` : ''} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
+  const { lastLoss, iteration: finalIteration } = loop;
+  const early = stoppedEarly(loop, cfg.iterations);
+  if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...early.json, seconds: Number(seconds.toFixed(3)), out });
+  else io.stdout.write(`trained ${cfg.algo} on ${cfg.task} to iteration ${finalIteration}${early.text} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
   return 0;
 }
 

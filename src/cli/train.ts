@@ -18,7 +18,7 @@ import * as mg from '../index.js';
 import { OMNIGLOT_TRAIN_USAGE, trainOmniglot } from './omniglot.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, peekOption, strOpt, UsageError, type CliIO } from './args.js';
 import {
-  ALGOS, buildLearner, buildNet, configPath, loadCheckpoint, mamlStep, modelPath, pretrainTasks, readConfig, runTrainingLoop, timeLimitOpt, saveCheckpoint, trimMetrics,
+  ALGOS, buildLearner, buildNet, configPath, loadCheckpoint, mamlStep, modelPath, pretrainTasks, readConfig, runTrainingLoop, stoppedEarly, timeLimitOpt, saveCheckpoint, trimMetrics,
   TASKS, type Algo, type RunConfig, type TaskName,
 } from './common.js';
 
@@ -145,7 +145,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
   const formulation = values['per-task'] === true ? 'loop' : 'batched';
   const sampler = cfg.task === 'sinusoid-reptile' ? new mg.data.ReptileSinusoid({ innerBatch: cfg.innerBatch }) : new mg.data.MamlSinusoid({ shots: cfg.shots, query: cfg.query });
   const t0 = Date.now();
-  const { lastLoss, iteration: finalIteration, timeLimited } = runTrainingLoop({
+  const loop = runTrainingLoop({
     io, json, out, start, iterations: cfg.iterations, seed: cfg.seed, logEvery, saveEvery, timeLimit: timeLimitOpt(values), metricName: 'meta-loss',
     step: () => ({
       loss: mg.tidy(() => {
@@ -169,7 +169,9 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
   const silent = { write: () => true };
   await plot([out], { stdout: silent, stderr: silent });
   const seconds = (Date.now() - t0) / 1000;
-  if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...(timeLimited ? { timeLimited: true, of: cfg.iterations } : {}), seconds: Number(seconds.toFixed(3)), out });
-  else io.stdout.write(`trained ${cfg.algo} to iteration ${finalIteration}${timeLimited ? ` of ${cfg.iterations} (--time-limit reached; train again to resume)` : ''} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
+  const { lastLoss, iteration: finalIteration } = loop;
+  const early = stoppedEarly(loop, cfg.iterations);
+  if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...early.json, seconds: Number(seconds.toFixed(3)), out });
+  else io.stdout.write(`trained ${cfg.algo} to iteration ${finalIteration}${early.text} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
   return 0;
 }
