@@ -12,6 +12,7 @@
 #include "core/dispatch.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/winograd.h"
 
 namespace mg::cpu {
 namespace {
@@ -298,6 +299,10 @@ void conv2d_t(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor*
   const T* wp = w.data<T>();
   const T* bp = bias ? bias->data<T>() : nullptr;
   T* op = o->data<T>();
+  if (winograd_applies(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.Cg, g.Og, g.Ho, g.Wo)) {
+    winograd_conv2d<T>(xp, wp, bp, op, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
+    return;
+  }
   const int64_t K = g.K(), HWo = g.HWo(), HWi = g.HWi();
   auto add_bias = [&](int64_t n0, int64_t nb) {
     if (!bp) return;
@@ -380,6 +385,10 @@ void conv2d_input_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& w, T
   const T* gp = go.data<T>();
   const T* wp = w.data<T>();
   T* dp = o->data<T>();
+  if (winograd_applies(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.Og, g.Cg, g.H, g.W)) {
+    winograd_conv2d_input_grad<T>(gp, wp, dp, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
+    return;
+  }
   const int64_t K = g.K(), HWo = g.HWo(), HWi = g.HWi();
   if (HWo >= kWideMap) {  // per-image GEMMs as in the forward; 1x1: w^T @ gradOut is already dx
     parallel_for(g.N, 1, [&](int64_t b, int64_t e) {
@@ -452,6 +461,10 @@ void conv2d_weight_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& x, 
   const int64_t K = g.K(), HWo = g.HWo();
   if (g.N == 0) {
     std::fill(dw, dw + g.O * K, T(0));
+    return;
+  }
+  if (winograd_applies(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.Cg, g.Og, g.Ho, g.Wo)) {
+    winograd_conv2d_weight_grad<T>(gp, xp, dw, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
     return;
   }
   if (HWo >= kWideMap) {

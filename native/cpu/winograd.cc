@@ -1,0 +1,249 @@
+// Winograd F(2x2, 3x3) driver: layouts, weight transforms and the split of tiles over threads.
+// The per-block transforms and GEMMs are in native/cpu/simd/winograd.cc; see cpu/winograd.h.
+#include "cpu/winograd.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "cpu/parallel.h"
+
+namespace mg::cpu {
+namespace {
+
+template <class T>
+T* scratch(int slot, size_t n) {
+  thread_local std::vector<T> buf[4];
+  if (buf[slot].size() < n) {
+    buf[slot].clear();
+    buf[slot].shrink_to_fit();
+    buf[slot].resize(n);
+  }
+  return buf[slot].data();
+}
+
+int64_t grain_for(int64_t work) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, work)); }
+
+// out[n][hp][wp][c] = x[n][c][hp - ph][wp - pw], zero outside x: the channels-last copy with its
+// padding materialised, Hp x Wp pixels per image.
+template <class T>
+void to_nhwc(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, T* out, int64_t Hp, int64_t Wp, int64_t ph,
+             int64_t pw) {
+  parallel_for(N * Hp, grain_for(Wp * C), [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t n = u / Hp, h = u % Hp - ph;
+      T* row = out + u * Wp * C;
+      if (h < 0 || h >= H) {
+        std::fill(row, row + Wp * C, T(0));
+        continue;
+      }
+      const int64_t w0 = std::min(pw, Wp), w1 = std::clamp<int64_t>(pw + W, w0, Wp);
+      std::fill(row, row + w0 * C, T(0));
+      std::fill(row + w1 * C, row + Wp * C, T(0));
+      const int64_t nw = w1 - w0;
+      for (int64_t c = 0; c < C; ++c) {
+        const T* s = x + ((n * C + c) * H + h) * W;
+        T* d = row + w0 * C + c;
+        for (int64_t w = 0; w < nw; ++w) d[w * C] = s[w];
+      }
+    }
+  });
+}
+
+// y[n][o][p] = yt[n][p][o] (+ bias[o]): the NHWC result back to NCHW.
+template <class T>
+void from_nhwc(const T* yt, T* y, int64_t N, int64_t O, int64_t HW, const T* bias) {
+  constexpr int64_t kO = 16;  // output channels per task: reads whole cache lines of yt
+  const int64_t ob = (O + kO - 1) / kO;
+  parallel_for(N * ob, grain_for(kO * HW), [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t n = u / ob, o0 = (u % ob) * kO, o1 = std::min(O, o0 + kO);
+      const T* s = yt + n * HW * O;
+      for (int64_t o = o0; o < o1; ++o) {
+        T* d = y + (n * O + o) * HW;
+        const T bv = bias ? bias[o] : T(0);
+        for (int64_t q = 0; q < HW; ++q) d[q] = s[q * O + o] + bv;
+      }
+    }
+  });
+}
+
+// U[gr][xi][c][o] = (G g G^T)[xi] for g = w[gr*Og + o][c], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+template <class T>
+void weight_tf(const T* w, int64_t G, int64_t Cg, int64_t Og, T* U) {
+  parallel_for(G * Og, grain_for(Cg * 16), [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t gr = u / Og, o = u % Og;
+      for (int64_t c = 0; c < Cg; ++c) {
+        const T* g = w + ((gr * Og + o) * Cg + c) * 9;
+        T r[4][3];  // G g
+        for (int j = 0; j < 3; ++j) {
+          const T g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+          r[0][j] = g0;
+          r[1][j] = T(0.5) * (g0 + g1 + g2);
+          r[2][j] = T(0.5) * (g0 - g1 + g2);
+          r[3][j] = g2;
+        }
+        T* dst = U + gr * 16 * Cg * Og + c * Og + o;
+        for (int i = 0; i < 4; ++i) {
+          const T v[4] = {r[i][0], T(0.5) * (r[i][0] + r[i][1] + r[i][2]), T(0.5) * (r[i][0] - r[i][1] + r[i][2]),
+                          r[i][2]};
+          for (int j = 0; j < 4; ++j) dst[(i * 4 + j) * Cg * Og] = v[j];
+        }
+      }
+    }
+  });
+}
+
+WinoPlan plan(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t G, int64_t ph, int64_t pw) {
+  WinoPlan p;
+  p.N = N; p.C = C; p.O = O; p.G = G; p.Cg = C / G; p.Og = O / G;
+  p.Ho = H + 2 * ph - 2; p.Wo = W + 2 * pw - 2;
+  p.th = (p.Ho + 1) / 2; p.tw = (p.Wo + 1) / 2;
+  p.Hp = 2 * p.th + 2; p.Wp = 2 * p.tw + 2;
+  return p;
+}
+
+// Tiles per block: the block's transformed tiles ([16][tiles][Cg] and [16][tiles][Og]) stay in
+// L2; a multiple of the GEMM row tiles (14 with AVX-512, 6 with AVX2). Blocks are evened out.
+template <class T>
+void blocks(int64_t tiles, int64_t* nblk, int64_t* tb) {
+  const int64_t target = sizeof(T) == 4 ? 126 : 84;
+  *nblk = std::max<int64_t>(1, (tiles + target - 1) / target);
+  *tb = (tiles + *nblk - 1) / *nblk;
+}
+
+inline void fwd_block(const WinoPlan& p, const float* xp, const float* U, int64_t gr, int64_t t0, int64_t nt, float* y) {
+  MG_ISA_CALL(wino_fwd_block_f32, p, xp, U, gr, t0, nt, y);
+}
+inline void fwd_block(const WinoPlan& p, const double* xp, const double* U, int64_t gr, int64_t t0, int64_t nt,
+                      double* y) {
+  MG_ISA_CALL(wino_fwd_block_f64, p, xp, U, gr, t0, nt, y);
+}
+inline void wgrad_block(const WinoPlan& p, const float* xp, const float* gy, int64_t gr, int64_t t0, int64_t nt,
+                        float beta, float* dU) {
+  MG_ISA_CALL(wino_wgrad_block_f32, p, xp, gy, gr, t0, nt, beta, dU);
+}
+inline void wgrad_block(const WinoPlan& p, const double* xp, const double* gy, int64_t gr, int64_t t0, int64_t nt,
+                        double beta, double* dU) {
+  MG_ISA_CALL(wino_wgrad_block_f64, p, xp, gy, gr, t0, nt, beta, dU);
+}
+
+}  // namespace
+
+bool winograd_applies(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t ph, int64_t pw,
+                      int64_t Cg, int64_t Og, int64_t Ho, int64_t Wo) {
+  if (kh != 3 || kw != 3 || sh != 1 || sw != 1 || dh != 1 || dw != 1) return false;
+  if (ph > 2 || pw > 2 || Cg < 16 || Og < 16 || Ho < 2 || Wo < 2) return false;
+  const char* s = std::getenv("MG_CONV_WINOGRAD");  // read on every call: tests compare both paths
+  return !(s && s[0] == '0');
+}
+
+template <class T>
+void winograd_conv2d(const T* x, const T* w, const T* bias, T* y, int64_t N, int64_t C, int64_t H, int64_t W,
+                     int64_t O, int64_t G, int64_t ph, int64_t pw) {
+  const WinoPlan p = plan(N, C, H, W, O, G, ph, pw);
+  T* xp = scratch<T>(0, size_t(N * p.Hp * p.Wp * C));
+  T* U = scratch<T>(1, size_t(G * 16 * p.Cg * p.Og));
+  T* yt = scratch<T>(2, size_t(N * p.Ho * p.Wo * O));
+  to_nhwc(x, N, C, H, W, xp, p.Hp, p.Wp, ph, pw);
+  weight_tf(w, G, p.Cg, p.Og, U);
+  int64_t nblk, tb;
+  const int64_t tiles = N * p.th * p.tw;
+  blocks<T>(tiles, &nblk, &tb);
+  parallel_for(G * nblk, 1, [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t gr = u / nblk, t0 = (u % nblk) * tb, nt = std::min(tb, tiles - t0);
+      if (nt > 0) fwd_block(p, xp, U + gr * 16 * p.Cg * p.Og, gr, t0, nt, yt);
+    }
+  });
+  from_nhwc(yt, y, N, O, p.Ho * p.Wo, bias);
+}
+
+template <class T>
+void winograd_conv2d_input_grad(const T* gy, const T* w, T* dx, int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t O, int64_t G, int64_t ph, int64_t pw) {
+  // dx = conv2d(gy, w') with w'[gr*Cg + c][o] = w[gr*Og + o][c] rotated by 180 degrees, padding 2 - p.
+  const int64_t Cg = C / G, Og = O / G;
+  T* wt = scratch<T>(3, size_t(C * Og * 9));
+  for (int64_t gr = 0; gr < G; ++gr)
+    for (int64_t o = 0; o < Og; ++o)
+      for (int64_t c = 0; c < Cg; ++c) {
+        const T* s = w + ((gr * Og + o) * Cg + c) * 9;
+        T* d = wt + ((gr * Cg + c) * Og + o) * 9;
+        for (int k = 0; k < 9; ++k) d[k] = s[8 - k];
+      }
+  const int64_t Ho = H + 2 * ph - 2, Wo = W + 2 * pw - 2;
+  winograd_conv2d<T>(gy, wt, nullptr, dx, N, O, Ho, Wo, C, G, 2 - ph, 2 - pw);
+}
+
+template <class T>
+void winograd_conv2d_weight_grad(const T* gy, const T* x, T* dw, int64_t N, int64_t C, int64_t H, int64_t W,
+                                 int64_t O, int64_t G, int64_t ph, int64_t pw) {
+  const WinoPlan p = plan(N, C, H, W, O, G, ph, pw);
+  const int64_t Cg = p.Cg, Og = p.Og, US = 16 * Cg * Og;
+  T* xp = scratch<T>(0, size_t(N * p.Hp * p.Wp * C));
+  T* gp = scratch<T>(1, size_t(N * 4 * p.th * p.tw * O));
+  to_nhwc(x, N, C, H, W, xp, p.Hp, p.Wp, ph, pw);
+  to_nhwc(gy, N, O, p.Ho, p.Wo, gp, 2 * p.th, 2 * p.tw, int64_t(0), int64_t(0));
+  int64_t nblk, tb;
+  const int64_t tiles = N * p.th * p.tw;
+  blocks<T>(tiles, &nblk, &tb);
+  // Blocks are summed in P fixed runs, each into its own partial, and the partials in order: the
+  // result depends only on the shapes, not on the thread count. P is capped by memory.
+  int64_t P = std::min<int64_t>(nblk, 8);
+  while (P > 1 && double(G * P * US) * sizeof(T) > double(64 << 20)) --P;
+  T* part = scratch<T>(2, size_t(G * P * US));
+  parallel_for(G * P, 1, [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t gr = u / P, r = u % P, b0 = r * nblk / P, b1 = (r + 1) * nblk / P;
+      T* acc = part + u * US;
+      for (int64_t blk = b0; blk < b1; ++blk) {
+        const int64_t t0 = blk * tb, nt = std::min(tb, tiles - t0);
+        wgrad_block(p, xp, gp, gr, t0, nt, blk == b0 ? T(0) : T(1), acc);
+      }
+    }
+  });
+  // dw[gr*Og + o][c] = G^T (sum of the partials) G, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
+  parallel_for(G * Og, grain_for(Cg * 16 * P), [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t gr = u / Og, o = u % Og;
+      for (int64_t c = 0; c < Cg; ++c) {
+        T m[16];
+        for (int xi = 0; xi < 16; ++xi) {
+          T s = T(0);
+          for (int64_t r = 0; r < P; ++r) s += part[(gr * P + r) * US + xi * Cg * Og + c * Og + o];
+          m[xi] = s;
+        }
+        T q[3][4];  // G^T m
+        for (int j = 0; j < 4; ++j) {
+          q[0][j] = m[j] + T(0.5) * (m[4 + j] + m[8 + j]);
+          q[1][j] = T(0.5) * (m[4 + j] - m[8 + j]);
+          q[2][j] = T(0.5) * (m[4 + j] + m[8 + j]) + m[12 + j];
+        }
+        T* d = dw + ((gr * Og + o) * Cg + c) * 9;
+        for (int i = 0; i < 3; ++i) {
+          d[i * 3 + 0] = q[i][0] + T(0.5) * (q[i][1] + q[i][2]);
+          d[i * 3 + 1] = T(0.5) * (q[i][1] - q[i][2]);
+          d[i * 3 + 2] = T(0.5) * (q[i][1] + q[i][2]) + q[i][3];
+        }
+      }
+    }
+  });
+}
+
+template void winograd_conv2d<float>(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t,
+                                     int64_t, int64_t, int64_t, int64_t, int64_t);
+template void winograd_conv2d<double>(const double*, const double*, const double*, double*, int64_t, int64_t, int64_t,
+                                      int64_t, int64_t, int64_t, int64_t, int64_t);
+template void winograd_conv2d_input_grad<float>(const float*, const float*, float*, int64_t, int64_t, int64_t, int64_t,
+                                                int64_t, int64_t, int64_t, int64_t);
+template void winograd_conv2d_input_grad<double>(const double*, const double*, double*, int64_t, int64_t, int64_t,
+                                                 int64_t, int64_t, int64_t, int64_t, int64_t);
+template void winograd_conv2d_weight_grad<float>(const float*, const float*, float*, int64_t, int64_t, int64_t, int64_t,
+                                                 int64_t, int64_t, int64_t, int64_t);
+template void winograd_conv2d_weight_grad<double>(const double*, const double*, double*, int64_t, int64_t, int64_t,
+                                                  int64_t, int64_t, int64_t, int64_t, int64_t);
+
+}  // namespace mg::cpu
