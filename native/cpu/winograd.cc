@@ -27,46 +27,31 @@ int64_t grain_for(int64_t work) { return std::max<int64_t>(1, (int64_t(1) << 14)
 
 // out[n][hp][wp][c] = x[n][c][hp - ph][wp - pw], zero outside x: the channels-last copy with its
 // padding materialised, Hp x Wp pixels per image.
+inline void nhwc_rows(const float* x, int64_t C, int64_t H, int64_t W, float* out, int64_t Hp, int64_t Wp, int64_t ph,
+                      int64_t pw, int64_t r0, int64_t r1) {
+  MG_ISA_CALL(wino_to_nhwc_f32, x, C, H, W, out, Hp, Wp, ph, pw, r0, r1);
+}
+inline void nhwc_rows(const double* x, int64_t C, int64_t H, int64_t W, double* out, int64_t Hp, int64_t Wp,
+                      int64_t ph, int64_t pw, int64_t r0, int64_t r1) {
+  MG_ISA_CALL(wino_to_nhwc_f64, x, C, H, W, out, Hp, Wp, ph, pw, r0, r1);
+}
 template <class T>
 void to_nhwc(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, T* out, int64_t Hp, int64_t Wp, int64_t ph,
              int64_t pw) {
-  parallel_for(N * Hp, grain_for(Wp * C), [&](int64_t b, int64_t e) {
-    for (int64_t u = b; u < e; ++u) {
-      const int64_t n = u / Hp, h = u % Hp - ph;
-      T* row = out + u * Wp * C;
-      if (h < 0 || h >= H) {
-        std::fill(row, row + Wp * C, T(0));
-        continue;
-      }
-      const int64_t w0 = std::min(pw, Wp), w1 = std::clamp<int64_t>(pw + W, w0, Wp);
-      std::fill(row, row + w0 * C, T(0));
-      std::fill(row + w1 * C, row + Wp * C, T(0));
-      const int64_t nw = w1 - w0;
-      for (int64_t c = 0; c < C; ++c) {
-        const T* s = x + ((n * C + c) * H + h) * W;
-        T* d = row + w0 * C + c;
-        for (int64_t w = 0; w < nw; ++w) d[w * C] = s[w];
-      }
-    }
-  });
+  parallel_for(N * Hp, grain_for(Wp * C), [&](int64_t b, int64_t e) { nhwc_rows(x, C, H, W, out, Hp, Wp, ph, pw, b, e); });
 }
 
 // y[n][o][p] = yt[n][p][o] (+ bias[o]): the NHWC result back to NCHW.
+inline void nchw_units(const float* yt, float* y, int64_t O, int64_t HW, const float* bias, int64_t u0, int64_t u1) {
+  MG_ISA_CALL(wino_from_nhwc_f32, yt, y, O, HW, bias, u0, u1);
+}
+inline void nchw_units(const double* yt, double* y, int64_t O, int64_t HW, const double* bias, int64_t u0, int64_t u1) {
+  MG_ISA_CALL(wino_from_nhwc_f64, yt, y, O, HW, bias, u0, u1);
+}
 template <class T>
 void from_nhwc(const T* yt, T* y, int64_t N, int64_t O, int64_t HW, const T* bias) {
-  constexpr int64_t kO = 16;  // output channels per task: reads whole cache lines of yt
-  const int64_t ob = (O + kO - 1) / kO;
-  parallel_for(N * ob, grain_for(kO * HW), [&](int64_t b, int64_t e) {
-    for (int64_t u = b; u < e; ++u) {
-      const int64_t n = u / ob, o0 = (u % ob) * kO, o1 = std::min(O, o0 + kO);
-      const T* s = yt + n * HW * O;
-      for (int64_t o = o0; o < o1; ++o) {
-        T* d = y + (n * O + o) * HW;
-        const T bv = bias ? bias[o] : T(0);
-        for (int64_t q = 0; q < HW; ++q) d[q] = s[q * O + o] + bv;
-      }
-    }
-  });
+  const int64_t K = MG_ISA_CALL(wino_transpose_tile, sizeof(T) == 4 ? 0 : 1), units = N * ((HW + K - 1) / K);
+  parallel_for(units, grain_for(K * O), [&](int64_t b, int64_t e) { nchw_units(yt, y, O, HW, bias, b, e); });
 }
 
 // U[gr][xi][c][o] = (G g G^T)[xi] for g = w[gr*Og + o][c], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].

@@ -32,6 +32,17 @@ struct WinoPlan {
 }  // namespace mg::cpu
 
 MG_DECLARE_ISA_FNS(
+  /** Rows [r0, r1) of out[n][hp][wp][c] = x[n][c][hp-ph][wp-pw] (zero outside x), Hp x Wp per image. */
+  void wino_to_nhwc_f32(const float* x, int64_t C, int64_t H, int64_t W, float* out, int64_t Hp, int64_t Wp,
+                        int64_t ph, int64_t pw, int64_t r0, int64_t r1);
+  void wino_to_nhwc_f64(const double* x, int64_t C, int64_t H, int64_t W, double* out, int64_t Hp, int64_t Wp,
+                        int64_t ph, int64_t pw, int64_t r0, int64_t r1);
+  /** Units [u0, u1) (image, block of wino_transpose_tile pixels) of y[n][o][p] = yt[n][p][o] + bias[o]. */
+  void wino_from_nhwc_f32(const float* yt, float* y, int64_t O, int64_t HW, const float* bias, int64_t u0, int64_t u1);
+  void wino_from_nhwc_f64(const double* yt, double* y, int64_t O, int64_t HW, const double* bias, int64_t u0,
+                          int64_t u1);
+  /** Pixels per transpose unit for f32 (dtype 0) or f64 (1). */
+  int wino_transpose_tile(int dtype);
   /** Forward for tiles [t0, t0+nt) of group gr: xp is the padded NHWC input, U the transformed
    *  weight of the group ([16][Cg][Og]), y the NHWC output [N][Ho][Wo][O]. */
   void wino_fwd_block_f32(const ::mg::cpu::WinoPlan& p, const float* xp, const float* U, int64_t gr, int64_t t0,

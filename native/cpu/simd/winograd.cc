@@ -8,6 +8,10 @@
 #include "cpu/gemm_isa.h"
 #include "cpu/winograd.h"
 
+#if defined(MG_ISA_avx2) || defined(MG_ISA_avx512)
+#include <immintrin.h>
+#endif
+
 namespace mg::cpu::MG_ISA {
 namespace {
 
@@ -27,6 +31,177 @@ inline void gemm_s(bool ta, int64_t m, int64_t n, int64_t k, const double* A, in
   gemm_serial_f64(ta, false, m, n, k, 1.0, A, lda, B, ldb, beta, C, ldc);
 }
 
+// ---- transposes between NCHW and channels-last ------------------------------------------------
+// tr_tile: d[j*ldd + i] = s[i*lds + j] (+ add[j]) for i < nr, j < nc; nr, nc <= kTr.
+#if defined(MG_ISA_avx512)
+template <class T> constexpr int kTr = 64 / sizeof(T);
+inline void tr_tile(const float* s, int64_t lds, int nr, int nc, float* d, int64_t ldd, const float* add) {
+  const __mmask16 mc = __mmask16((1u << nc) - 1), mr = __mmask16((1u << nr) - 1);
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = i < nr ? _mm512_maskz_loadu_ps(mc, s + i * lds) : _mm512_setzero_ps();
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int q = 0; q < 16; q += 4) {
+    r[q + 0] = _mm512_shuffle_ps(t[q + 0], t[q + 2], 0x44);
+    r[q + 1] = _mm512_shuffle_ps(t[q + 0], t[q + 2], 0xEE);
+    r[q + 2] = _mm512_shuffle_ps(t[q + 1], t[q + 3], 0x44);
+    r[q + 3] = _mm512_shuffle_ps(t[q + 1], t[q + 3], 0xEE);
+  }
+  for (int m = 0; m < 4; ++m) {
+    t[m] = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x88);
+    t[4 + m] = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xdd);
+    t[8 + m] = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x88);
+    t[12 + m] = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xdd);
+  }
+  for (int m = 0; m < 4; ++m) {
+    r[m] = _mm512_shuffle_f32x4(t[m], t[8 + m], 0x88);
+    r[8 + m] = _mm512_shuffle_f32x4(t[m], t[8 + m], 0xdd);
+    r[4 + m] = _mm512_shuffle_f32x4(t[4 + m], t[12 + m], 0x88);
+    r[12 + m] = _mm512_shuffle_f32x4(t[4 + m], t[12 + m], 0xdd);
+  }
+  for (int j = 0; j < nc; ++j) {
+    __m512 v = add ? _mm512_add_ps(r[j], _mm512_set1_ps(add[j])) : r[j];
+    _mm512_mask_storeu_ps(d + j * ldd, mr, v);
+  }
+}
+inline void tr_tile(const double* s, int64_t lds, int nr, int nc, double* d, int64_t ldd, const double* add) {
+  const __mmask8 mc = __mmask8((1u << nc) - 1), mr = __mmask8((1u << nr) - 1);
+  __m512d r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = i < nr ? _mm512_maskz_loadu_pd(mc, s + i * lds) : _mm512_setzero_pd();
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm512_unpacklo_pd(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
+  }
+  for (int q = 0; q < 8; q += 4) {
+    r[q + 0] = _mm512_shuffle_f64x2(t[q + 0], t[q + 2], 0x88);
+    r[q + 1] = _mm512_shuffle_f64x2(t[q + 1], t[q + 3], 0x88);
+    r[q + 2] = _mm512_shuffle_f64x2(t[q + 0], t[q + 2], 0xdd);
+    r[q + 3] = _mm512_shuffle_f64x2(t[q + 1], t[q + 3], 0xdd);
+  }
+  for (int m = 0; m < 4; ++m) {
+    t[m] = _mm512_shuffle_f64x2(r[m], r[4 + m], 0x88);
+    t[4 + m] = _mm512_shuffle_f64x2(r[m], r[4 + m], 0xdd);
+  }
+  for (int j = 0; j < nc; ++j) {
+    __m512d v = add ? _mm512_add_pd(t[j], _mm512_set1_pd(add[j])) : t[j];
+    _mm512_mask_storeu_pd(d + j * ldd, mr, v);
+  }
+}
+#else
+template <class T> constexpr int kTr = 8;
+template <class T>
+void tr_tile(const T* s, int64_t lds, int nr, int nc, T* d, int64_t ldd, const T* add) {
+  for (int j = 0; j < nc; ++j) {
+    const T a = add ? add[j] : T(0);
+    for (int i = 0; i < nr; ++i) d[j * ldd + i] = s[i * lds + j] + a;
+  }
+}
+#endif
+
+// Rows [r0, r1) (row u = image u / Hp, padded row u % Hp) of the padded channels-last copy.
+template <class T>
+void to_nhwc_rows(const T* x, int64_t C, int64_t H, int64_t W, T* out, int64_t Hp, int64_t Wp, int64_t ph, int64_t pw,
+                  int64_t r0, int64_t r1) {
+  constexpr int K = kTr<T>;
+  for (int64_t u = r0; u < r1; ++u) {
+    const int64_t n = u / Hp, h = u % Hp - ph;
+    T* row = out + u * Wp * C;
+    if (h < 0 || h >= H) {
+      std::fill(row, row + Wp * C, T(0));
+      continue;
+    }
+    const int64_t w0 = std::min(pw, Wp), w1 = std::clamp<int64_t>(pw + W, w0, Wp), nw = w1 - w0;
+    std::fill(row, row + w0 * C, T(0));
+    std::fill(row + w1 * C, row + Wp * C, T(0));
+    const T* src = x + (n * C * H + h) * W;
+    for (int64_t c = 0; c < C; c += K)
+      for (int64_t w = 0; w < nw; w += K)
+        tr_tile(src + c * H * W + w, H * W, int(std::min<int64_t>(K, C - c)), int(std::min<int64_t>(K, nw - w)),
+                row + (w0 + w) * C + c, C, (const T*)nullptr);
+  }
+}
+
+// Units [u0, u1) (image u / ob, pixel block u % ob of kTr pixels) of y[n][o][p] = yt[n][p][o] + bias[o].
+template <class T>
+void from_nhwc_units(const T* yt, T* y, int64_t O, int64_t HW, const T* bias, int64_t u0, int64_t u1) {
+  constexpr int K = kTr<T>;
+  const int64_t pb = (HW + K - 1) / K;
+  for (int64_t u = u0; u < u1; ++u) {
+    const int64_t n = u / pb, p = (u % pb) * K, np = std::min<int64_t>(K, HW - p);
+    for (int64_t o = 0; o < O; o += K)
+      tr_tile(yt + (n * HW + p) * O + o, O, int(np), int(std::min<int64_t>(K, O - o)), y + (n * O + o) * HW + p, HW,
+              bias ? bias + o : (const T*)nullptr);
+  }
+}
+
+// ---- one SIMD register of T (a scalar in the portable build), for the transforms ------------
+template <class T> struct Sc {  // the scalar "vector": tails, and the portable build
+  using V = T;
+  static constexpr int W = 1;
+  static V load(const T* p) { return *p; }
+  static void store(T* p, V v) { *p = v; }
+  static V add(V a, V b) { return a + b; }
+  static V sub(V a, V b) { return a - b; }
+  static V neg(V a) { return -a; }
+};
+#if defined(MG_ISA_avx512)
+template <class T> struct Vx;
+template <> struct Vx<float> {
+  using V = __m512;
+  static constexpr int W = 16;
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V neg(V a) { return _mm512_sub_ps(_mm512_setzero_ps(), a); }
+};
+template <> struct Vx<double> {
+  using V = __m512d;
+  static constexpr int W = 8;
+  static V load(const double* p) { return _mm512_loadu_pd(p); }
+  static void store(double* p, V v) { _mm512_storeu_pd(p, v); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
+  static V neg(V a) { return _mm512_sub_pd(_mm512_setzero_pd(), a); }
+};
+#elif defined(MG_ISA_avx2)
+template <class T> struct Vx;
+template <> struct Vx<float> {
+  using V = __m256;
+  static constexpr int W = 8;
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+  static V neg(V a) { return _mm256_sub_ps(_mm256_setzero_ps(), a); }
+};
+template <> struct Vx<double> {
+  using V = __m256d;
+  static constexpr int W = 4;
+  static V load(const double* p) { return _mm256_loadu_pd(p); }
+  static void store(double* p, V v) { _mm256_storeu_pd(p, v); }
+  static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
+  static V neg(V a) { return _mm256_sub_pd(_mm256_setzero_pd(), a); }
+};
+#else
+template <class T> using Vx = Sc<T>;
+#endif
+
+// Calls body.template operator()<Ops>(c) over channels [0, n): full vectors, then a scalar tail.
+template <class T, class F>
+inline void over_lanes(int64_t n, F&& body) {
+  int64_t c = 0;
+  for (; c + Vx<T>::W <= n; c += Vx<T>::W) body(Vx<T>{}, c);
+  for (; c < n; ++c) body(Sc<T>{}, c);
+}
+
+// Row stride of one tile in the block buffers ([tile][xi][channel]): 16 transformed values of
+// every channel, plus one cache line so the rows a GEMM tile walks do not share L1 sets.
+inline int64_t tile_ld(int64_t ch, size_t elt) { return 16 * ch + int64_t(64 / elt); }
+
 // Offset of tile tt's top-left element in a channels-last map of `cols` columns and `rows` rows
 // per image, `ch` channels per pixel.
 inline int64_t tile_offset(const WinoPlan& p, int64_t tt, int64_t rows, int64_t cols, int64_t ch) {
@@ -34,66 +209,68 @@ inline int64_t tile_offset(const WinoPlan& p, int64_t tt, int64_t rows, int64_t 
   return ((n * rows + 2 * ty) * cols + 2 * tx) * ch;
 }
 
-// V[xi][t][c] = (B^T d B)[xi] of the 4x4 input tile of each tile t, channels c0 .. c0+Cg.
+// V[t][xi][c] = (B^T d B)[xi] of the 4x4 input tile of each tile t, channels c0 .. c0+Cg.
 // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
 template <class T>
-void input_tf(const WinoPlan& p, const T* xp, int64_t c0, int64_t t0, int64_t nt, T* __restrict V) {
-  const int64_t Cg = p.Cg, C = p.C, S = nt * Cg, rs = p.Wp * C;
+void input_tf(const WinoPlan& p, const T* xp, int64_t c0, int64_t t0, int64_t nt, T* V, int64_t ldv) {
+  const int64_t Cg = p.Cg, C = p.C, rs = p.Wp * C;
   for (int64_t t = 0; t < nt; ++t) {
-    const T* __restrict b = xp + tile_offset(p, t0 + t, p.Hp, p.Wp, C) + c0;
-    T* __restrict v = V + t * Cg;
-#pragma GCC ivdep
-    for (int64_t c = 0; c < Cg; ++c) {
-      T r[4][4];
+    const T* b = xp + tile_offset(p, t0 + t, p.Hp, p.Wp, C) + c0;
+    T* v = V + t * ldv;
+    over_lanes<T>(Cg, [&](auto ops, int64_t c) {
+      using O = decltype(ops);
+      typename O::V r[4][4];
+      const T* q = b + c;
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        const T d0 = b[0 * rs + j * C + c], d1 = b[1 * rs + j * C + c], d2 = b[2 * rs + j * C + c],
-                d3 = b[3 * rs + j * C + c];
-        r[0][j] = d0 - d2;
-        r[1][j] = d1 + d2;
-        r[2][j] = d2 - d1;
-        r[3][j] = d1 - d3;
+      for (int j = 0; j < 4; ++j, q += C) {
+        const auto d0 = O::load(q), d1 = O::load(q + rs), d2 = O::load(q + 2 * rs), d3 = O::load(q + 3 * rs);
+        r[0][j] = O::sub(d0, d2);
+        r[1][j] = O::add(d1, d2);
+        r[2][j] = O::sub(d2, d1);
+        r[3][j] = O::sub(d1, d3);
       }
+      T* w = v + c;
 #pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) {
-        v[(i * 4 + 0) * S + c] = r[i][0] - r[i][2];
-        v[(i * 4 + 1) * S + c] = r[i][1] + r[i][2];
-        v[(i * 4 + 2) * S + c] = r[i][2] - r[i][1];
-        v[(i * 4 + 3) * S + c] = r[i][1] - r[i][3];
+      for (int i = 0; i < 4; ++i, w += 4 * Cg) {
+        O::store(w, O::sub(r[i][0], r[i][2]));
+        O::store(w + Cg, O::add(r[i][1], r[i][2]));
+        O::store(w + 2 * Cg, O::sub(r[i][2], r[i][1]));
+        O::store(w + 3 * Cg, O::sub(r[i][1], r[i][3]));
       }
-    }
+    });
   }
 }
 
-// y tile = A^T M A with A^T = [1 1 1 0; 0 1 -1 -1], written to the NHWC output (edge tiles clip).
+// y tile = A^T M A with A^T = [1 1 1 0; 0 1 -1 -1], from M[t][xi][o] to the NHWC output (edge
+// tiles clip through a staging row).
 template <class T>
-void output_tf(const WinoPlan& p, const T* __restrict M, int64_t o0, int64_t t0, int64_t nt, T* y) {
-  const int64_t Og = p.Og, O = p.O, S = nt * Og;
-  T* st = tl_buf<T>(2, size_t(4 * Og));  // one tile's 2x2 outputs, for the clipped edges
+void output_tf(const WinoPlan& p, const T* M, int64_t ldm, int64_t o0, int64_t t0, int64_t nt, T* y) {
+  const int64_t Og = p.Og, O = p.O;
+  T* st = tl_buf<T>(2, size_t(4 * Og));
   const int64_t ti = p.th * p.tw;
   for (int64_t t = 0; t < nt; ++t) {
     const int64_t tt = t0 + t, n = tt / ti, r = tt % ti, h0 = 2 * (r / p.tw), w0 = 2 * (r % p.tw);
     const bool full = h0 + 2 <= p.Ho && w0 + 2 <= p.Wo;
     T* base = y + ((n * p.Ho + h0) * p.Wo + w0) * O + o0;
-    T* __restrict y00 = full ? base : st;
-    T* __restrict y01 = full ? base + O : st + Og;
-    T* __restrict y10 = full ? base + p.Wo * O : st + 2 * Og;
-    T* __restrict y11 = full ? base + (p.Wo + 1) * O : st + 3 * Og;
-    const T* __restrict m = M + t * Og;
-#pragma GCC ivdep
-    for (int64_t o = 0; o < Og; ++o) {
-      T s[2][4];
+    T* y0 = full ? base : st;
+    const int64_t dx = full ? O : Og, dy = full ? p.Wo * O : 2 * Og;
+    const T* m = M + t * ldm;
+    over_lanes<T>(Og, [&](auto ops, int64_t o) {
+      using Op = decltype(ops);
+      typename Op::V s[2][4];
+      const T* q = m + o;
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        const T m0 = m[(0 + j) * S + o], m1 = m[(4 + j) * S + o], m2 = m[(8 + j) * S + o], m3 = m[(12 + j) * S + o];
-        s[0][j] = m0 + m1 + m2;
-        s[1][j] = m1 - m2 - m3;
+      for (int j = 0; j < 4; ++j, q += Og) {
+        const auto m0 = Op::load(q), m1 = Op::load(q + 4 * Og), m2 = Op::load(q + 8 * Og), m3 = Op::load(q + 12 * Og);
+        s[0][j] = Op::add(Op::add(m0, m1), m2);
+        s[1][j] = Op::sub(Op::sub(m1, m2), m3);
       }
-      y00[o] = s[0][0] + s[0][1] + s[0][2];
-      y01[o] = s[0][1] - s[0][2] - s[0][3];
-      y10[o] = s[1][0] + s[1][1] + s[1][2];
-      y11[o] = s[1][1] - s[1][2] - s[1][3];
-    }
+      T* w = y0 + o;
+      Op::store(w, Op::add(Op::add(s[0][0], s[0][1]), s[0][2]));
+      Op::store(w + dx, Op::sub(Op::sub(s[0][1], s[0][2]), s[0][3]));
+      Op::store(w + dy, Op::add(Op::add(s[1][0], s[1][1]), s[1][2]));
+      Op::store(w + dy + dx, Op::sub(Op::sub(s[1][1], s[1][2]), s[1][3]));
+    });
     if (!full) {
       const size_t bytes = size_t(Og) * sizeof(T);
       std::memcpy(base, st, bytes);
@@ -106,51 +283,71 @@ void output_tf(const WinoPlan& p, const T* __restrict M, int64_t o0, int64_t t0,
   }
 }
 
-// dM[xi][t][o] = (A dy A^T)[xi] of each tile's 2x2 gradient (zero-padded NHWC [N][2th][2tw][O]).
+// dM[t][xi][o] = (A dy A^T)[xi] of each tile's 2x2 gradient (zero-padded NHWC [N][2th][2tw][O]).
 template <class T>
-void grad_tf(const WinoPlan& p, const T* gy, int64_t o0, int64_t t0, int64_t nt, T* __restrict dM) {
-  const int64_t Og = p.Og, O = p.O, S = nt * Og, rs = 2 * p.tw * O;
+void grad_tf(const WinoPlan& p, const T* gy, int64_t o0, int64_t t0, int64_t nt, T* dM, int64_t ldm) {
+  const int64_t Og = p.Og, O = p.O, rs = 2 * p.tw * O;
   for (int64_t t = 0; t < nt; ++t) {
-    const T* __restrict b = gy + tile_offset(p, t0 + t, 2 * p.th, 2 * p.tw, O) + o0;
-    T* __restrict d = dM + t * Og;
-#pragma GCC ivdep
-    for (int64_t o = 0; o < Og; ++o) {
-      const T g00 = b[o], g01 = b[O + o], g10 = b[rs + o], g11 = b[rs + O + o];
-      const T q[2][4] = {{g00, g00 + g01, g00 - g01, -g01}, {g10, g10 + g11, g10 - g11, -g11}};
+    const T* b = gy + tile_offset(p, t0 + t, 2 * p.th, 2 * p.tw, O) + o0;
+    T* d = dM + t * ldm;
+    over_lanes<T>(Og, [&](auto ops, int64_t o) {
+      using Op = decltype(ops);
+      const auto g00 = Op::load(b + o), g01 = Op::load(b + O + o), g10 = Op::load(b + rs + o),
+                 g11 = Op::load(b + rs + O + o);
+      const typename Op::V q0[4] = {g00, Op::add(g00, g01), Op::sub(g00, g01), Op::neg(g01)};
+      const typename Op::V q1[4] = {g10, Op::add(g10, g11), Op::sub(g10, g11), Op::neg(g11)};
+      T* w = d + o;
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        d[(0 + j) * S + o] = q[0][j];
-        d[(4 + j) * S + o] = q[0][j] + q[1][j];
-        d[(8 + j) * S + o] = q[0][j] - q[1][j];
-        d[(12 + j) * S + o] = -q[1][j];
+      for (int j = 0; j < 4; ++j, w += Og) {
+        Op::store(w, q0[j]);
+        Op::store(w + 4 * Og, Op::add(q0[j], q1[j]));
+        Op::store(w + 8 * Og, Op::sub(q0[j], q1[j]));
+        Op::store(w + 12 * Og, Op::neg(q1[j]));
       }
-    }
+    });
   }
 }
 
 template <class T>
 void fwd_block(const WinoPlan& p, const T* xp, const T* U, int64_t gr, int64_t t0, int64_t nt, T* y) {
-  const int64_t Cg = p.Cg, Og = p.Og;
-  T* V = tl_buf<T>(0, size_t(16 * nt * Cg));
-  T* M = tl_buf<T>(1, size_t(16 * nt * Og));
-  input_tf(p, xp, gr * Cg, t0, nt, V);
+  const int64_t Cg = p.Cg, Og = p.Og, lv = tile_ld(Cg, sizeof(T)), lm = tile_ld(Og, sizeof(T));
+  T* V = tl_buf<T>(0, size_t(nt * lv));
+  T* M = tl_buf<T>(1, size_t(nt * lm));
+  input_tf(p, xp, gr * Cg, t0, nt, V, lv);
   for (int xi = 0; xi < 16; ++xi)
-    gemm_s(false, nt, Og, Cg, V + xi * nt * Cg, Cg, U + xi * Cg * Og, Og, T(0), M + xi * nt * Og, Og);
-  output_tf(p, M, gr * Og, t0, nt, y);
+    gemm_s(false, nt, Og, Cg, V + xi * Cg, lv, U + xi * Cg * Og, Og, T(0), M + xi * Og, lm);
+  output_tf(p, M, lm, gr * Og, t0, nt, y);
 }
 
 template <class T>
 void wgrad_block(const WinoPlan& p, const T* xp, const T* gy, int64_t gr, int64_t t0, int64_t nt, T beta, T* dU) {
-  const int64_t Cg = p.Cg, Og = p.Og;
-  T* V = tl_buf<T>(0, size_t(16 * nt * Cg));
-  T* dM = tl_buf<T>(1, size_t(16 * nt * Og));
-  input_tf(p, xp, gr * Cg, t0, nt, V);
-  grad_tf(p, gy, gr * Og, t0, nt, dM);
+  const int64_t Cg = p.Cg, Og = p.Og, lv = tile_ld(Cg, sizeof(T)), lm = tile_ld(Og, sizeof(T));
+  T* V = tl_buf<T>(0, size_t(nt * lv));
+  T* dM = tl_buf<T>(1, size_t(nt * lm));
+  input_tf(p, xp, gr * Cg, t0, nt, V, lv);
+  grad_tf(p, gy, gr * Og, t0, nt, dM, lm);
   for (int xi = 0; xi < 16; ++xi)
-    gemm_s(true, Cg, Og, nt, V + xi * nt * Cg, Cg, dM + xi * nt * Og, Og, beta, dU + xi * Cg * Og, Og);
+    gemm_s(true, Cg, Og, nt, V + xi * Cg, lv, dM + xi * Og, lm, beta, dU + xi * Cg * Og, Og);
 }
 
 }  // namespace
+
+void wino_to_nhwc_f32(const float* x, int64_t C, int64_t H, int64_t W, float* out, int64_t Hp, int64_t Wp, int64_t ph,
+                      int64_t pw, int64_t r0, int64_t r1) {
+  to_nhwc_rows(x, C, H, W, out, Hp, Wp, ph, pw, r0, r1);
+}
+void wino_to_nhwc_f64(const double* x, int64_t C, int64_t H, int64_t W, double* out, int64_t Hp, int64_t Wp,
+                      int64_t ph, int64_t pw, int64_t r0, int64_t r1) {
+  to_nhwc_rows(x, C, H, W, out, Hp, Wp, ph, pw, r0, r1);
+}
+void wino_from_nhwc_f32(const float* yt, float* y, int64_t O, int64_t HW, const float* bias, int64_t u0, int64_t u1) {
+  from_nhwc_units(yt, y, O, HW, bias, u0, u1);
+}
+void wino_from_nhwc_f64(const double* yt, double* y, int64_t O, int64_t HW, const double* bias, int64_t u0,
+                        int64_t u1) {
+  from_nhwc_units(yt, y, O, HW, bias, u0, u1);
+}
+int wino_transpose_tile(int dtype) { return dtype == 0 ? kTr<float> : kTr<double>; }
 
 void wino_fwd_block_f32(const WinoPlan& p, const float* xp, const float* U, int64_t gr, int64_t t0, int64_t nt,
                         float* y) {
