@@ -177,7 +177,7 @@ void winograd_conv2d_weight_grad(const T* gy, const T* x, T* dw, int64_t N, int6
   blocks<T>(tiles, &nblk, &tb);
   // Blocks are summed in P fixed runs, each into its own partial, and the partials in order: the
   // result depends only on the shapes, not on the thread count. P is capped by memory.
-  int64_t P = std::min<int64_t>(nblk, 8);
+  int64_t P = std::min<int64_t>(nblk, 4);
   while (P > 1 && double(G * P * US) * sizeof(T) > double(64 << 20)) --P;
   T* part = scratch<T>(2, size_t(G * P * US));
   parallel_for(G * P, 1, [&](int64_t b, int64_t e) {
@@ -190,22 +190,31 @@ void winograd_conv2d_weight_grad(const T* gy, const T* x, T* dw, int64_t N, int6
       }
     }
   });
-  // dw[gr*Og + o][c] = G^T (sum of the partials) G, G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
-  parallel_for(G * Og, grain_for(Cg * 16 * P), [&](int64_t b, int64_t e) {
+  // Partials summed in order into the first of each group (contiguous, vectorised), then
+  // dw[gr*Og + o][c] = G^T m G for each (c, o), G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
+  if (P > 1) {
+    parallel_for(G * US, 1 << 14, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t gr = i / US, k = i % US;
+        T* d = part + gr * P * US + k;
+        T s = *d;
+        for (int64_t r = 1; r < P; ++r) s += d[r * US];
+        *d = s;
+      }
+    });
+  }
+  parallel_for(G * Cg, grain_for(Og * 16), [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; ++u) {
-      const int64_t gr = u / Og, o = u % Og;
-      for (int64_t c = 0; c < Cg; ++c) {
-        T m[16];
-        for (int xi = 0; xi < 16; ++xi) {
-          T s = T(0);
-          for (int64_t r = 0; r < P; ++r) s += part[(gr * P + r) * US + xi * Cg * Og + c * Og + o];
-          m[xi] = s;
-        }
+      const int64_t gr = u / Cg, c = u % Cg;
+      const T* m = part + gr * P * US + c * Og;
+      for (int64_t o = 0; o < Og; ++o) {
         T q[3][4];  // G^T m
         for (int j = 0; j < 4; ++j) {
-          q[0][j] = m[j] + T(0.5) * (m[4 + j] + m[8 + j]);
-          q[1][j] = T(0.5) * (m[4 + j] - m[8 + j]);
-          q[2][j] = T(0.5) * (m[4 + j] + m[8 + j]) + m[12 + j];
+          const T m0 = m[j * Cg * Og + o], m1 = m[(4 + j) * Cg * Og + o], m2 = m[(8 + j) * Cg * Og + o],
+                  m3 = m[(12 + j) * Cg * Og + o];
+          q[0][j] = m0 + T(0.5) * (m1 + m2);
+          q[1][j] = T(0.5) * (m1 - m2);
+          q[2][j] = T(0.5) * (m1 + m2) + m3;
         }
         T* d = dw + ((gr * Og + o) * Cg + c) * 9;
         for (int i = 0; i < 3; ++i) {

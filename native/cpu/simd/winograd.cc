@@ -192,7 +192,7 @@ template <class T> using Vx = Sc<T>;
 
 // Calls body.template operator()<Ops>(c) over channels [0, n): full vectors, then a scalar tail.
 template <class T, class F>
-inline void over_lanes(int64_t n, F&& body) {
+__attribute__((always_inline)) inline void over_lanes(int64_t n, F&& body) {
   int64_t c = 0;
   for (; c + Vx<T>::W <= n; c += Vx<T>::W) body(Vx<T>{}, c);
   for (; c < n; ++c) body(Sc<T>{}, c);
@@ -217,7 +217,7 @@ void input_tf(const WinoPlan& p, const T* xp, int64_t c0, int64_t t0, int64_t nt
   for (int64_t t = 0; t < nt; ++t) {
     const T* b = xp + tile_offset(p, t0 + t, p.Hp, p.Wp, C) + c0;
     T* v = V + t * ldv;
-    over_lanes<T>(Cg, [&](auto ops, int64_t c) {
+    over_lanes<T>(Cg, [&](auto ops, int64_t c) __attribute__((always_inline)) {
       using O = decltype(ops);
       typename O::V r[4][4];
       const T* q = b + c;
@@ -255,7 +255,7 @@ void output_tf(const WinoPlan& p, const T* M, int64_t ldm, int64_t o0, int64_t t
     T* y0 = full ? base : st;
     const int64_t dx = full ? O : Og, dy = full ? p.Wo * O : 2 * Og;
     const T* m = M + t * ldm;
-    over_lanes<T>(Og, [&](auto ops, int64_t o) {
+    over_lanes<T>(Og, [&](auto ops, int64_t o) __attribute__((always_inline)) {
       using Op = decltype(ops);
       typename Op::V s[2][4];
       const T* q = m + o;
@@ -290,7 +290,7 @@ void grad_tf(const WinoPlan& p, const T* gy, int64_t o0, int64_t t0, int64_t nt,
   for (int64_t t = 0; t < nt; ++t) {
     const T* b = gy + tile_offset(p, t0 + t, 2 * p.th, 2 * p.tw, O) + o0;
     T* d = dM + t * ldm;
-    over_lanes<T>(Og, [&](auto ops, int64_t o) {
+    over_lanes<T>(Og, [&](auto ops, int64_t o) __attribute__((always_inline)) {
       using Op = decltype(ops);
       const auto g00 = Op::load(b + o), g01 = Op::load(b + O + o), g10 = Op::load(b + rs + o),
                  g11 = Op::load(b + rs + O + o);
