@@ -26,6 +26,7 @@ export {
   gather, scatterAdd, indexSelect, indexAdd, oneHot, pad,
 } from './ops/movement.js';
 export { conv2dInputGrad, conv2dWeightGrad } from './ops/conv.js';
+export { batchNormTrain, batchNormBackward, batchNormWeightGrad } from './ops/batchnorm.js';
 export { maxPool2dWithIndices, maxPool2dBackward, avgPool2dBackward } from './ops/pool.js';
 export { copy_ } from './ops/inplace.js';
 export { grad, noGrad, enableGrad, isGradEnabled, detectAnomaly, type GradOptions } from './autograd/engine.js';

@@ -64,6 +64,9 @@ export const Op = {
   AVGPOOL2D_BACKWARD: 58,
   SOFTMAX: 59,
   LOG_SOFTMAX: 60,
+  BATCH_NORM: 61,
+  BATCH_NORM_BACKWARD: 62,
+  BATCH_NORM_GAMMA_GRAD: 63,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

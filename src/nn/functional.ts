@@ -10,6 +10,7 @@ import { noGrad } from '../autograd/engine.js';
 import { zerosLike } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
 import { logSoftmax } from '../ops/softmax.js';
+import { batchNormTrain } from '../ops/batchnorm.js';
 import { copy_ } from '../ops/inplace.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -72,6 +73,21 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
   const bshape = [1, C, ...new Array(x.ndim - 2).fill(1)];
   let mean: Tensor, variance: Tensor;
+  if (training && x.device === 'cpu') {
+    // One fused kernel with fused derivative rules (ops/batchnorm.ts); the running statistics
+    // are updated outside the graph.
+    const count = x.size / C;
+    if (count <= 1) throw new Error(`batchNorm: training needs more than one value per channel, got input ${fmt(x.shape)}`);
+    if (runningMean && runningVar) {
+      noGrad(() => {
+        const m = x.detach().mean(axes, true);
+        const v = x.detach().sub(m).square().mean(axes);
+        copy_(runningMean, runningMean.mul(1 - momentum).add(m.reshape([C]).mul(momentum)));
+        copy_(runningVar, runningVar.mul(1 - momentum).add(v.mul((momentum * count) / (count - 1))));
+      });
+    }
+    return batchNormTrain(x, weight, bias, eps);
+  }
   if (training) {
     const count = x.size / C;
     if (count <= 1) throw new Error(`batchNorm: training needs more than one value per channel, got input ${fmt(x.shape)}`);

@@ -137,6 +137,33 @@ export const nnCases: OpCase[] = [
     fn: (x, w) => F.logSoftmax(F.avgPool2d(F.batchNorm(F.conv2d(x, w, null, { padding: 1 }), null, null, { training: true }).tanh(), 2).reshape([2, -1]), 1),
     inputs: () => [r([2, 1, 3, 3], 94, -1, 1), r([2, 1, 2, 2], 95, -1, 1)],
   },
+  // The fused batch-norm primitives as functions of all their arguments (their rules are written
+  // in the same primitives, so gradgradcheck here checks third-order rules of batchNorm).
+  {
+    name: 'batchNormTrain(x, w, b) [3,2,2] eps 1e-3',
+    fn: (x, w, b) => mg.batchNormTrain(x, w, b, 1e-3),
+    inputs: () => [r([3, 2, 2], 96), pos([2], 97), r([2], 98)],
+  },
+  {
+    name: 'batchNormBackward(u, x, w) [2,3,2]',
+    fn: (u, x, w) => mg.batchNormBackward(u, x, w, 1e-3),
+    inputs: () => [r([2, 3, 2], 110), r([2, 3, 2], 111), pos([3], 112)],
+  },
+  {
+    name: 'batchNormBackward(u, x) without weight [4,2]',
+    fn: (u, x) => mg.batchNormBackward(u, x, null, 1e-3),
+    inputs: () => [r([4, 2], 113), r([4, 2], 114)],
+  },
+  {
+    name: 'batchNormWeightGrad(dy, x) [2,2,3]',
+    fn: (dy, x) => mg.batchNormWeightGrad(dy, x, 1e-3),
+    inputs: () => [r([2, 2, 3], 115), r([2, 2, 3], 116)],
+  },
+  {
+    name: 'conv2d 3x3 pad 1 -> batchNorm (weight, bias) -> maxPool2d -> tanh',
+    fn: (x, w, g, b) => F.maxPool2d(F.batchNorm(F.conv2d(x, w, null, { padding: 1 }), null, null, { training: true, weight: g, bias: b }), 2).tanh(),
+    inputs: () => [r([2, 2, 4, 4], 117, -1, 1), r([2, 2, 3, 3], 118, -1, 1), pos([2], 119), r([2], 120)],
+  },
   // Composites over matmul (linear) and gather (crossEntropy with class indices).
   { name: 'linear with bias', fn: (x, w, b) => F.linear(x, w, b), inputs: () => [r([2, 3], 100), r([2, 3], 101), r([2], 102)] },
   { name: 'linear [2,1,3] no bias', fn: (x, w) => F.linear(x, w), inputs: () => [r([2, 1, 3], 103), r([2, 3], 104)] },
