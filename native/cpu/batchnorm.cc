@@ -9,7 +9,9 @@
 // BATCH_NORM_GAMMA_GRAD(dy, x)                 attrs [eps]: [C] sum(dy * xhat)
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "core/dispatch.h"
 #include "cpu/parallel.h"
@@ -46,91 +48,146 @@ const Tensor* channel_param(const char* op, const char* what, const ExecArgs& a,
   return t;
 }
 
-// Sums over one channel's N segments of S values of f(k) for the segment pointers, in kLanes
-// independent double accumulators (so the loop vectorises without reassociating any one sum),
-// added in a fixed order at the end.
-constexpr int kLanes = 8;
-template <class F>
-double channel_sum(const BnGeom& g, F&& f) {
-  double acc[kLanes] = {};
-  double tail = 0;
-  for (int64_t n = 0; n < g.N; ++n) {
-    const int64_t base = n * g.C * g.S;
-    int64_t k = 0;
-    for (; k + kLanes <= g.S; k += kLanes)
-      for (int j = 0; j < kLanes; ++j) acc[j] += f(base, k + j);
-    for (; k < g.S; ++k) tail += f(base, k);
-  }
-  double s = tail;
-  for (int j = 0; j < kLanes; ++j) s += acc[j];
-  return s;
-}
+// Channels are processed in chunks of [c0, c1): the chunk's values of one image are contiguous
+// (L = (c1 - c0) * S of them), so every pass runs over whole rows, summing into L double
+// accumulators (vectorised; each sum still adds its terms in image order), then each channel's S
+// accumulators in order. Chunk boundaries depend only on the shape: results do not depend on the
+// thread count. Per-channel coefficients are expanded to per-element rows for the same reason.
+struct Chunk {
+  std::vector<double> acc, acc2, mean, r;  // acc: L; mean, r: channels of the chunk
+};
 
-// Mean and r of channel c.
+int64_t chunk_channels(const BnGeom& g) { return std::clamp<int64_t>(2048 / std::max<int64_t>(g.S, 1), 1, g.C); }
+
 template <class T>
-void stats(const BnGeom& g, const T* x, int64_t c, double eps, double* mean, double* r) {
-  const T* xc = x + c * g.S;
-  const double mu = channel_sum(g, [&](int64_t b, int64_t k) { return double(xc[b + k]); }) / double(g.m());
-  const double v = channel_sum(g, [&](int64_t b, int64_t k) {
-    const double d = double(xc[b + k]) - mu;
-    return d * d;
-  });
-  *mean = mu;
-  *r = 1.0 / std::sqrt(v / double(g.m()) + eps);
+void chunk_stats(const BnGeom& g, const T* x, int64_t c0, int64_t c1, double eps, Chunk& ck, std::vector<T>& mexp) {
+  const int64_t nc = c1 - c0, L = nc * g.S;
+  ck.acc.assign(size_t(L), 0.0);
+  for (int64_t n = 0; n < g.N; ++n) {
+    const T* p = x + (n * g.C + c0) * g.S;
+    double* a = ck.acc.data();
+    for (int64_t i = 0; i < L; ++i) a[i] += double(p[i]);
+  }
+  ck.mean.resize(size_t(nc));
+  ck.r.resize(size_t(nc));
+  mexp.resize(size_t(L));
+  const double inv = 1.0 / double(g.m());
+  for (int64_t c = 0; c < nc; ++c) {
+    double s = 0;
+    for (int64_t k = 0; k < g.S; ++k) s += ck.acc[size_t(c * g.S + k)];
+    ck.mean[size_t(c)] = s * inv;
+    for (int64_t k = 0; k < g.S; ++k) mexp[size_t(c * g.S + k)] = T(s * inv);
+  }
+  std::vector<double> mu(static_cast<size_t>(L));
+  for (int64_t c = 0; c < nc; ++c)
+    for (int64_t k = 0; k < g.S; ++k) mu[size_t(c * g.S + k)] = ck.mean[size_t(c)];
+  ck.acc.assign(size_t(L), 0.0);
+  for (int64_t n = 0; n < g.N; ++n) {
+    const T* p = x + (n * g.C + c0) * g.S;
+    double* a = ck.acc.data();
+    const double* m = mu.data();
+    for (int64_t i = 0; i < L; ++i) {
+      const double d = double(p[i]) - m[i];
+      a[i] += d * d;
+    }
+  }
+  for (int64_t c = 0; c < nc; ++c) {
+    double v = 0;
+    for (int64_t k = 0; k < g.S; ++k) v += ck.acc[size_t(c * g.S + k)];
+    ck.r[size_t(c)] = 1.0 / std::sqrt(v * inv + eps);
+  }
 }
 
-int64_t grain(const BnGeom& g) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, g.m())); }
+// Per-channel sums of f(u[i], x[i] - mean) over the chunk, into out[c - c0].
+template <class T, class F>
+void chunk_sum(const BnGeom& g, const T* u, const T* x, int64_t c0, int64_t c1, const std::vector<T>& mexp, Chunk& ck,
+               double* out, F&& f) {
+  const int64_t nc = c1 - c0, L = nc * g.S;
+  ck.acc2.assign(size_t(L), 0.0);
+  for (int64_t n = 0; n < g.N; ++n) {
+    const T* p = x + (n * g.C + c0) * g.S;
+    const T* q = u + (n * g.C + c0) * g.S;
+    double* a = ck.acc2.data();
+    const T* m = mexp.data();
+    for (int64_t i = 0; i < L; ++i) a[i] += f(double(q[i]), double(p[i]) - double(m[i]));
+  }
+  for (int64_t c = 0; c < nc; ++c) {
+    double s = 0;
+    for (int64_t k = 0; k < g.S; ++k) s += ck.acc2[size_t(c * g.S + k)];
+    out[c] = s;
+  }
+}
+
+template <class T, class Body>
+void over_chunks(const BnGeom& g, Body&& body) {
+  const int64_t cc = chunk_channels(g), nchunks = (g.C + cc - 1) / cc;
+  parallel_for(nchunks, 1, [&](int64_t b, int64_t e) {
+    thread_local Chunk ck;
+    thread_local std::vector<T> mexp, e1, e2, e3;
+    for (int64_t q = b; q < e; ++q) body(q * cc, std::min(g.C, (q + 1) * cc), ck, mexp, e1, e2, e3);
+  });
+}
+
+template <class T>
+void expand_rows(const BnGeom& g, int64_t nc, std::vector<T>& row, const std::function<T(int64_t)>& per_channel) {
+  row.resize(size_t(nc * g.S));
+  for (int64_t c = 0; c < nc; ++c) {
+    const T v = per_channel(c);
+    for (int64_t k = 0; k < g.S; ++k) row[size_t(c * g.S + k)] = v;
+  }
+}
 
 template <class T>
 void forward(const BnGeom& g, const T* x, const T* gamma, const T* beta, double eps, T* y) {
-  parallel_for(g.C, grain(g), [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; ++c) {
-      double mu, r;
-      stats(g, x, c, eps, &mu, &r);
-      const T rr = T(r), m = T(mu), gm = gamma ? gamma[c] : T(1), bt = beta ? beta[c] : T(0);
-      for (int64_t n = 0; n < g.N; ++n) {
-        const T* p = x + (n * g.C + c) * g.S;
-        T* q = y + (n * g.C + c) * g.S;
-        for (int64_t k = 0; k < g.S; ++k) q[k] = (p[k] - m) * rr * gm + bt;
-      }
+  over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk& ck, std::vector<T>& mexp, std::vector<T>& sc, std::vector<T>& sh,
+                        std::vector<T>&) {
+    chunk_stats(g, x, c0, c1, eps, ck, mexp);
+    const int64_t nc = c1 - c0, L = nc * g.S;
+    expand_rows<T>(g, nc, sc, [&](int64_t c) { return T(ck.r[size_t(c)]) * (gamma ? gamma[c0 + c] : T(1)); });
+    expand_rows<T>(g, nc, sh, [&](int64_t c) { return beta ? beta[c0 + c] : T(0); });
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* p = x + (n * g.C + c0) * g.S;
+      T* q = y + (n * g.C + c0) * g.S;
+      for (int64_t i = 0; i < L; ++i) q[i] = (p[i] - mexp[size_t(i)]) * sc[size_t(i)] + sh[size_t(i)];
     }
   });
 }
 
 template <class T>
 void backward(const BnGeom& g, const T* u, const T* x, const T* gamma, double eps, T* dx) {
-  parallel_for(g.C, grain(g), [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; ++c) {
-      double mu, r;
-      stats(g, x, c, eps, &mu, &r);
-      const T* xc = x + c * g.S;
-      const T* uc = u + c * g.S;
-      const double su = channel_sum(g, [&](int64_t b, int64_t k) { return double(uc[b + k]); });
-      const double sux = channel_sum(g, [&](int64_t b, int64_t k) { return double(uc[b + k]) * (double(xc[b + k]) - mu); });
-      const double inv = 1.0 / double(g.m());
-      const T m1 = T(su * inv), m2 = T(sux * r * inv), rr = T(r), m = T(mu);
-      const T scale = (gamma ? gamma[c] : T(1)) * rr;
-      for (int64_t n = 0; n < g.N; ++n) {
-        const T* p = x + (n * g.C + c) * g.S;
-        const T* q = u + (n * g.C + c) * g.S;
-        T* d = dx + (n * g.C + c) * g.S;
-        for (int64_t k = 0; k < g.S; ++k) d[k] = scale * (q[k] - m1 - (p[k] - m) * rr * m2);
-      }
+  over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk& ck, std::vector<T>& mexp, std::vector<T>& ea, std::vector<T>& eb,
+                        std::vector<T>& ec) {
+    chunk_stats(g, x, c0, c1, eps, ck, mexp);
+    const int64_t nc = c1 - c0, L = nc * g.S;
+    std::vector<double> su(static_cast<size_t>(nc)), sux(static_cast<size_t>(nc));
+    chunk_sum(g, u, x, c0, c1, mexp, ck, su.data(), [](double q, double) { return q; });
+    chunk_sum(g, u, x, c0, c1, mexp, ck, sux.data(), [](double q, double d) { return q * d; });
+    const double inv = 1.0 / double(g.m());
+    // dx = a * (u - b) - c * (x - mean): a = gamma r, b = mean(u), c = gamma r^3 mean(u (x - mean)).
+    expand_rows<T>(g, nc, ea, [&](int64_t c) { return T((gamma ? double(gamma[c0 + c]) : 1.0) * ck.r[size_t(c)]); });
+    expand_rows<T>(g, nc, eb, [&](int64_t c) { return T(su[size_t(c)] * inv); });
+    expand_rows<T>(g, nc, ec, [&](int64_t c) {
+      const double r = ck.r[size_t(c)];
+      return T((gamma ? double(gamma[c0 + c]) : 1.0) * r * r * r * sux[size_t(c)] * inv);
+    });
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* p = x + (n * g.C + c0) * g.S;
+      const T* q = u + (n * g.C + c0) * g.S;
+      T* d = dx + (n * g.C + c0) * g.S;
+      for (int64_t i = 0; i < L; ++i)
+        d[i] = ea[size_t(i)] * (q[i] - eb[size_t(i)]) - ec[size_t(i)] * (p[i] - mexp[size_t(i)]);
     }
   });
 }
 
 template <class T>
 void gamma_grad(const BnGeom& g, const T* dy, const T* x, double eps, T* out) {
-  parallel_for(g.C, grain(g), [&](int64_t b, int64_t e) {
-    for (int64_t c = b; c < e; ++c) {
-      double mu, r;
-      stats(g, x, c, eps, &mu, &r);
-      const T* xc = x + c * g.S;
-      const T* dc = dy + c * g.S;
-      const double s = channel_sum(g, [&](int64_t b, int64_t k) { return double(dc[b + k]) * (double(xc[b + k]) - mu); });
-      out[c] = T(s * r);
-    }
+  over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk& ck, std::vector<T>& mexp, std::vector<T>&, std::vector<T>&,
+                        std::vector<T>&) {
+    chunk_stats(g, x, c0, c1, eps, ck, mexp);
+    std::vector<double> s(static_cast<size_t>(c1 - c0));
+    chunk_sum(g, dy, x, c0, c1, mexp, ck, s.data(), [](double q, double d) { return q * d; });
+    for (int64_t c = c0; c < c1; ++c) out[c] = T(s[size_t(c - c0)] * ck.r[size_t(c - c0)]);
   });
 }
 
