@@ -250,6 +250,63 @@ describe('conv2d gradients', () => {
     });
   }
 
+  // The Winograd F(2x2, 3x3) path (native/cpu/winograd.cc): 3x3 kernels, stride 1, at least 16
+  // channels per group on both sides. Odd map sizes give clipped edge tiles; 150+ tiles per group
+  // give several tile blocks and weight-gradient partials; MG_CONV_WINOGRAD=0 (read on every call)
+  // turns it off, so each case also checks that the fast path really ran (its rounding differs).
+  const winoCases: Case[] = [
+    { name: 'Winograd: 16->16, 7x5 map, padding 1, bias', xs: [3, 16, 7, 5], ws: [16, 16, 3, 3], bias: true, opts: { padding: 1 } },
+    { name: 'Winograd: 32->24, 9x9 map, batch 6 (several tile blocks)', xs: [6, 32, 9, 9], ws: [24, 32, 3, 3], bias: false, opts: { padding: 1 } },
+    { name: 'Winograd: groups 2 (16 per group), padding [0, 2]', xs: [2, 32, 6, 5], ws: [32, 16, 3, 3], bias: true, opts: { padding: [0, 2], groups: 2 } },
+    { name: 'Winograd: 3x3 map (conv4 layer 4), padding 1', xs: [4, 20, 3, 3], ws: [18, 20, 3, 3], bias: true, opts: { padding: 1 } },
+    { name: 'Winograd: no padding, 6x6 -> 4x4', xs: [2, 16, 6, 6], ws: [16, 16, 3, 3], bias: false, opts: {} },
+  ];
+  for (const c of winoCases) {
+    test(`${c.name}: float64 and float32 against the references, 1 and 4 threads bit-identical, fast path taken`, () => {
+      const g = geom(c.opts);
+      const x = randomTensor(c.xs, 'float64', 71);
+      const w = randomTensor(c.ws, 'float64', 72);
+      const b = randomTensor([c.ws[0]], 'float64', 73);
+      const [Ho, Wo] = outHW(c.xs, c.ws, g);
+      const gy = randomTensor([c.xs[0], c.ws[0], Ho, Wo], 'float64', 74);
+      const refs = [refConv(x.v, c.xs, w.v, c.ws, c.bias ? b.v : null, g), refInputGrad(gy.v, c.xs, w.v, c.ws, g), refWeightGrad(gy.v, x.v, c.xs, c.ws, g)];
+      const run = (dtype: 'float32' | 'float64') => {
+        const [xt, wt, bt, gt] = [x.t, w.t, b.t, gy.t].map((t) => t.to(dtype));
+        return [conv2d(xt, wt, c.bias ? bt : null, c.opts), conv2dInputGrad(gt, wt, c.xs, c.opts), conv2dWeightGrad(gt, xt, c.ws, c.opts)];
+      };
+      const before = mg.backend.cpuInfo().threads;
+      const env = process.env.MG_CONV_WINOGRAD;
+      try {
+        delete process.env.MG_CONV_WINOGRAD;
+        const bits: number[][][] = [];
+        for (const t of [1, 4]) {
+          mg.backend.setNumThreads(t);
+          const outs = run('float64');
+          outs.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-12 }));
+          run('float32').forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-4, atol: 1e-4 }));
+          bits.push(outs.map((o) => Array.from(o.data())));
+        }
+        expect(bits[1]).toEqual(bits[0]);
+        process.env.MG_CONV_WINOGRAD = '0';
+        const im2col = run('float64').map((o) => Array.from(o.data()));
+        im2col.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-12 }));
+        expect(im2col.some((o, i) => o.some((v, k) => v !== bits[0][i][k]))).toBe(true);
+      } finally {
+        mg.backend.setNumThreads(before);
+        if (env === undefined) delete process.env.MG_CONV_WINOGRAD;
+        else process.env.MG_CONV_WINOGRAD = env;
+      }
+    });
+  }
+
+  test('Winograd path: non-contiguous (permuted) inputs give the contiguous result', () => {
+    const x = randomTensor([16, 2, 5, 5], 'float64', 81).t.permute([1, 0, 2, 3]); // [2, 16, 5, 5]
+    const w = randomTensor([16, 16, 3, 3], 'float64', 82).t;
+    const y = conv2d(x, w, null, { padding: 1 });
+    const yc = conv2d(mg.tensor(x.data(), { shape: x.shape, dtype: 'float64' }), w, null, { padding: 1 });
+    expect(Array.from(y.data())).toEqual(Array.from(yc.data()));
+  });
+
   test('empty batch: empty outputs and a zero weight gradient', () => {
     const x = mg.zeros([0, 2, 5, 5], { dtype: 'float64' });
     const w = mg.ones([3, 2, 3, 3], { dtype: 'float64' });
