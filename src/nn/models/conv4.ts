@@ -24,6 +24,7 @@
  * (`mg.meta.MAMLpp` with `taskBatched: true`).
  */
 import { noGrad } from '../../autograd/engine.js';
+import { batchNormTrain } from '../../ops/batchnorm.js';
 import { where } from '../../ops/elementwise.js';
 import { copy_ } from '../../ops/inplace.js';
 import { matmulT } from '../../ops/matmul.js';
@@ -67,17 +68,26 @@ export interface MetaBatchNormOptions extends ParameterOptions {
 }
 
 /**
- * Batch norm of `x` [N, C, H, W] with its batch statistics, `weight` and `bias` [1, C, 1, 1].
- * Note [Batch-norm formulation]: y = (x - mean) * (weight / sqrt(var + eps)) + bias with the scale
- * folded into one [1, C, 1, 1] tensor: four full-size ops where F.batchNorm has six, and every
- * level of differentiation (MAML's second order) repeats them.
+ * Batch norm of `x` [N, C, H, W] with its batch statistics, `weight` and `bias` [C]; `stats()`
+ * gives the (detached) batch mean and biased variance for the running statistics.
+ * Note [Batch-norm formulation]: on the CPU one fused primitive (ops/batchnorm.ts) whose rules are
+ * fused too, at every level of differentiation (MAML's second order). Elsewhere
+ * y = (x - mean) * (weight / sqrt(var + eps)) + bias with the scale folded into one [1, C, 1, 1]
+ * tensor: four full-size ops where F.batchNorm's composite form has six.
  */
-function normalizeBatch(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; mean: Tensor; variance: Tensor } {
+function normalizeBatch(x: Tensor, weight: Tensor, bias: Tensor, eps: number): { y: Tensor; stats: () => { mean: Tensor; variance: Tensor } } {
   if (x.size / x.shape[1] <= 1) throw new Error(`MetaBatchNorm2d: training needs more than one value per channel, got input ${fmt(x.shape)}`);
-  const mean = x.mean([0, 2, 3], true);
-  const xc = x.sub(mean);
-  const variance = xc.square().mean([0, 2, 3], true);
-  return { y: xc.mul(weight.div(variance.add(eps).sqrt())).add(bias), mean, variance };
+  const moments = (v: Tensor) => {
+    const mean = v.mean([0, 2, 3], true);
+    return { mean, variance: v.sub(mean).square().mean([0, 2, 3], true) };
+  };
+  if (x.device === 'cpu') {
+    return { y: batchNormTrain(x, weight, bias, eps), stats: () => noGrad(() => moments(x.detach())) };
+  }
+  const C = x.shape[1];
+  const { mean, variance } = moments(x);
+  const scale = weight.reshape([1, C, 1, 1]).div(variance.add(eps).sqrt());
+  return { y: x.sub(mean).mul(scale).add(bias.reshape([1, C, 1, 1])), stats: () => ({ mean, variance }) };
 }
 
 /**
@@ -144,9 +154,12 @@ export class MetaBatchNorm2d extends Module<[Tensor, StepForwardOptions?], Tenso
       return F.batchNorm(x, rm, rv, { ...bn, training: false });
     }
     const C = this.numFeatures;
-    const { y, mean, variance } = normalizeBatch(x, weight.reshape([1, C, 1, 1]), bias.reshape([1, C, 1, 1]), this.eps);
+    const { y, stats } = normalizeBatch(x, weight, bias, this.eps);
     const count = x.size / C;
-    if (updateStats) this.foldStatistics(step, mean, variance, count);
+    if (updateStats) {
+      const { mean, variance } = stats();
+      this.foldStatistics(step, mean, variance, count);
+    }
     return y;
   }
 
@@ -157,10 +170,10 @@ export class MetaBatchNorm2d extends Module<[Tensor, StepForwardOptions?], Tenso
    */
   normalizeTasks(x: Tensor, weight: Tensor, bias: Tensor, step: number): Tensor {
     const TC = this.numFeatures * weight.shape[0];
-    // [T, C] or, per step, the step's column of [T, steps, C]; as [1, T*C, 1, 1].
+    // [T, C] or, per step, the step's column of [T, steps, C]; as [T*C].
     const pick = (t: Tensor): Tensor => {
       const s = Math.min(step, this.steps - 1);
-      return (this.perStepWeights ? t.slice(1, s, s + 1) : t).reshape([1, TC, 1, 1]);
+      return (this.perStepWeights ? t.slice(1, s, s + 1) : t).reshape([TC]);
     };
     return normalizeBatch(x, pick(weight), pick(bias), this.eps).y;
   }
