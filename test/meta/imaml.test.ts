@@ -233,7 +233,9 @@ describe('iMAML', () => {
     const [i2, i16] = [imaml(2), imaml(16)];
     const [m1, m4] = [maml(1), maml(4)];
     expect(i16).toBeLessThanOrEqual(i2 * 1.05);
-    expect(m4).toBeGreaterThan(2 * m1);
+    // MAML keeps every step's graph: 4 steps hold clearly more than 1 (1.9x with the fused batch norm,
+    // whose saved tensors per step are fewer than the composite form's).
+    expect(m4).toBeGreaterThan(1.5 * m1);
     expect(i2).toBeLessThan(m1);
     disposeTasks(tasks);
   });
