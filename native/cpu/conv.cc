@@ -12,6 +12,7 @@
 #include "core/dispatch.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/conv_nhwc.h"
 #include "cpu/winograd.h"
 
 namespace mg::cpu {
@@ -70,6 +71,10 @@ ConvGeom geometry(const char* op, const Shape& xs, const Shape& ws, const double
   g.Wo = out_size(g.W, g.kw, g.sw, g.pw, g.dw);
   if (g.Ho < 1 || g.Wo < 1) fail(op, "kernel of weight " + ws.str() + " is larger than the padded input " + xs.str());
   return g;
+}
+
+NhwcGeom nhwc(const ConvGeom& g) {
+  return {g.N, g.C, g.H, g.W, g.O, g.G, g.Cg, g.Og, g.kh, g.kw, g.Ho, g.Wo, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
 }
 
 Shape shape4(int64_t a, int64_t b, int64_t c, int64_t d) {
@@ -303,6 +308,10 @@ void conv2d_t(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor*
     winograd_conv2d<T>(xp, wp, bp, op, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
     return;
   }
+  if (nhwc_applies(nhwc(g))) {
+    nhwc_conv2d<T>(nhwc(g), xp, wp, bp, op);
+    return;
+  }
   const int64_t K = g.K(), HWo = g.HWo(), HWi = g.HWi();
   auto add_bias = [&](int64_t n0, int64_t nb) {
     if (!bp) return;
@@ -389,6 +398,10 @@ void conv2d_input_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& w, T
     winograd_conv2d_input_grad<T>(gp, wp, dp, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
     return;
   }
+  if (nhwc_applies(nhwc(g))) {
+    nhwc_conv2d_input_grad<T>(nhwc(g), gp, wp, dp);
+    return;
+  }
   const int64_t K = g.K(), HWo = g.HWo(), HWi = g.HWi();
   if (HWo >= kWideMap) {  // per-image GEMMs as in the forward; 1x1: w^T @ gradOut is already dx
     parallel_for(g.N, 1, [&](int64_t b, int64_t e) {
@@ -465,6 +478,10 @@ void conv2d_weight_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& x, 
   }
   if (winograd_applies(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.Cg, g.Og, g.Ho, g.Wo)) {
     winograd_conv2d_weight_grad<T>(gp, xp, dw, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
+    return;
+  }
+  if (nhwc_applies(nhwc(g))) {
+    nhwc_conv2d_weight_grad<T>(nhwc(g), gp, xp, dw);
     return;
   }
   if (HWo >= kWideMap) {

@@ -35,25 +35,6 @@ inline void nhwc_rows(const double* x, int64_t C, int64_t H, int64_t W, double* 
                       int64_t ph, int64_t pw, int64_t r0, int64_t r1) {
   MG_ISA_CALL(wino_to_nhwc_f64, x, C, H, W, out, Hp, Wp, ph, pw, r0, r1);
 }
-template <class T>
-void to_nhwc(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, T* out, int64_t Hp, int64_t Wp, int64_t ph,
-             int64_t pw) {
-  parallel_for(N * Hp, grain_for(Wp * C), [&](int64_t b, int64_t e) { nhwc_rows(x, C, H, W, out, Hp, Wp, ph, pw, b, e); });
-}
-
-// y[n][o][p] = yt[n][p][o] (+ bias[o]): the NHWC result back to NCHW.
-inline void nchw_units(const float* yt, float* y, int64_t O, int64_t HW, const float* bias, int64_t u0, int64_t u1) {
-  MG_ISA_CALL(wino_from_nhwc_f32, yt, y, O, HW, bias, u0, u1);
-}
-inline void nchw_units(const double* yt, double* y, int64_t O, int64_t HW, const double* bias, int64_t u0, int64_t u1) {
-  MG_ISA_CALL(wino_from_nhwc_f64, yt, y, O, HW, bias, u0, u1);
-}
-template <class T>
-void from_nhwc(const T* yt, T* y, int64_t N, int64_t O, int64_t HW, const T* bias) {
-  const int64_t K = MG_ISA_CALL(wino_transpose_tile, sizeof(T) == 4 ? 0 : 1), units = N * ((HW + K - 1) / K);
-  parallel_for(units, grain_for(K * O), [&](int64_t b, int64_t e) { nchw_units(yt, y, O, HW, bias, b, e); });
-}
-
 // U[gr][xi][c][o] = (G g G^T)[xi] for g = w[gr*Og + o][c], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
 template <class T>
 void weight_tf(const T* w, int64_t G, int64_t Cg, int64_t Og, T* U) {
@@ -116,6 +97,25 @@ inline void wgrad_block(const WinoPlan& p, const double* xp, const double* gy, i
 }
 
 }  // namespace
+
+template <class T>
+void to_nhwc(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, T* out, int64_t Hp, int64_t Wp, int64_t ph,
+             int64_t pw) {
+  parallel_for(N * Hp, grain_for(Wp * C), [&](int64_t b, int64_t e) { nhwc_rows(x, C, H, W, out, Hp, Wp, ph, pw, b, e); });
+}
+
+// y[n][o][p] = yt[n][p][o] (+ bias[o]): the NHWC result back to NCHW.
+inline void nchw_units(const float* yt, float* y, int64_t O, int64_t HW, const float* bias, int64_t u0, int64_t u1) {
+  MG_ISA_CALL(wino_from_nhwc_f32, yt, y, O, HW, bias, u0, u1);
+}
+inline void nchw_units(const double* yt, double* y, int64_t O, int64_t HW, const double* bias, int64_t u0, int64_t u1) {
+  MG_ISA_CALL(wino_from_nhwc_f64, yt, y, O, HW, bias, u0, u1);
+}
+template <class T>
+void from_nhwc(const T* yt, T* y, int64_t N, int64_t O, int64_t HW, const T* bias) {
+  const int64_t K = MG_ISA_CALL(wino_transpose_tile, sizeof(T) == 4 ? 0 : 1), units = N * ((HW + K - 1) / K);
+  parallel_for(units, grain_for(K * O), [&](int64_t b, int64_t e) { nchw_units(yt, y, O, HW, bias, b, e); });
+}
 
 bool winograd_applies(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t ph, int64_t pw,
                       int64_t Cg, int64_t Og, int64_t Ho, int64_t Wo) {
@@ -227,6 +227,10 @@ void winograd_conv2d_weight_grad(const T* gy, const T* x, T* dw, int64_t N, int6
   });
 }
 
+template void to_nhwc<float>(const float*, int64_t, int64_t, int64_t, int64_t, float*, int64_t, int64_t, int64_t, int64_t);
+template void to_nhwc<double>(const double*, int64_t, int64_t, int64_t, int64_t, double*, int64_t, int64_t, int64_t, int64_t);
+template void from_nhwc<float>(const float*, float*, int64_t, int64_t, int64_t, const float*);
+template void from_nhwc<double>(const double*, double*, int64_t, int64_t, int64_t, const double*);
 template void winograd_conv2d<float>(const float*, const float*, const float*, float*, int64_t, int64_t, int64_t,
                                      int64_t, int64_t, int64_t, int64_t, int64_t);
 template void winograd_conv2d<double>(const double*, const double*, const double*, double*, int64_t, int64_t, int64_t,

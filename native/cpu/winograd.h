@@ -59,6 +59,14 @@ MG_DECLARE_ISA_FNS(
 
 namespace mg::cpu {
 
+/** out[n][hp][wp][c] = x[n][c][hp - ph][wp - pw] (zero outside x), Hp x Wp pixels per image. */
+template <class T>
+void to_nhwc(const T* x, int64_t N, int64_t C, int64_t H, int64_t W, T* out, int64_t Hp, int64_t Wp, int64_t ph,
+             int64_t pw);
+/** y[n][o][p] = yt[n][p][o] (+ bias[o]): channels-last [N][HW][O] back to NCHW. */
+template <class T>
+void from_nhwc(const T* yt, T* y, int64_t N, int64_t O, int64_t HW, const T* bias);
+
 /** Whether the Winograd path serves this conv2d geometry (and MG_CONV_WINOGRAD is not 0). */
 bool winograd_applies(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t ph, int64_t pw,
                       int64_t Cg, int64_t Og, int64_t Ho, int64_t Wo);

@@ -299,6 +299,53 @@ describe('conv2d gradients', () => {
     });
   }
 
+  // The channels-last im2col path (native/cpu/conv_nhwc.cc): at least 16 channels per group on
+  // both sides where Winograd does not apply (stride 2, dilation, other kernels). Maps of 512+
+  // output pixels split images into several blocks; MG_CONV_NHWC=0 turns the path off.
+  const nhwcCases: Case[] = [
+    { name: 'NHWC: 16->16 stride 2 padding 1 (conv4 stride form), odd map', xs: [5, 16, 9, 7], ws: [16, 16, 3, 3], bias: true, opts: { padding: 1, stride: 2 } },
+    { name: 'NHWC: 32->24 stride 2, 4x4 map (tiny maps, many images per block)', xs: [7, 32, 4, 4], ws: [24, 32, 3, 3], bias: false, opts: { padding: 1, stride: 2 } },
+    { name: 'NHWC: groups 2, dilation 2, 5x3 kernel', xs: [2, 32, 9, 8], ws: [32, 16, 5, 3], bias: true, opts: { padding: [2, 1], dilation: 2, groups: 2 } },
+    { name: 'NHWC: 24x24 map stride [1, 2] (several blocks per image)', xs: [2, 16, 24, 48], ws: [16, 16, 3, 3], bias: false, opts: { padding: 1, stride: [1, 2] } },
+  ];
+  for (const c of nhwcCases) {
+    test(`${c.name}: float64 and float32 against the references, 1 and 4 threads bit-identical, path taken`, () => {
+      const g = geom(c.opts);
+      const x = randomTensor(c.xs, 'float64', 91);
+      const w = randomTensor(c.ws, 'float64', 92);
+      const b = randomTensor([c.ws[0]], 'float64', 93);
+      const [Ho, Wo] = outHW(c.xs, c.ws, g);
+      const gy = randomTensor([c.xs[0], c.ws[0], Ho, Wo], 'float64', 94);
+      const refs = [refConv(x.v, c.xs, w.v, c.ws, c.bias ? b.v : null, g), refInputGrad(gy.v, c.xs, w.v, c.ws, g), refWeightGrad(gy.v, x.v, c.xs, c.ws, g)];
+      const run = (dtype: 'float32' | 'float64') => {
+        const [xt, wt, bt, gt] = [x.t, w.t, b.t, gy.t].map((t) => t.to(dtype));
+        return [conv2d(xt, wt, c.bias ? bt : null, c.opts), conv2dInputGrad(gt, wt, c.xs, c.opts), conv2dWeightGrad(gt, xt, c.ws, c.opts)];
+      };
+      const before = mg.backend.cpuInfo().threads;
+      const env = process.env.MG_CONV_NHWC;
+      try {
+        delete process.env.MG_CONV_NHWC;
+        const bits: number[][][] = [];
+        for (const t of [1, 4]) {
+          mg.backend.setNumThreads(t);
+          const outs = run('float64');
+          outs.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-12 }));
+          run('float32').forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-4, atol: 1e-4 }));
+          bits.push(outs.map((o) => Array.from(o.data())));
+        }
+        expect(bits[1]).toEqual(bits[0]);
+        process.env.MG_CONV_NHWC = '0';
+        const other = run('float64').map((o) => Array.from(o.data()));
+        other.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-12 }));
+        expect(other.some((o, i) => o.some((v, k) => v !== bits[0][i][k]))).toBe(true);
+      } finally {
+        mg.backend.setNumThreads(before);
+        if (env === undefined) delete process.env.MG_CONV_NHWC;
+        else process.env.MG_CONV_NHWC = env;
+      }
+    });
+  }
+
   test('Winograd path: non-contiguous (permuted) inputs give the contiguous result', () => {
     const x = randomTensor([16, 2, 5, 5], 'float64', 81).t.permute([1, 0, 2, 3]); // [2, 16, 5, 5]
     const w = randomTensor([16, 16, 3, 3], 'float64', 82).t;

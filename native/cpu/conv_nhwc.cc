@@ -1,0 +1,231 @@
+// Channels-last im2col + GEMM for conv2d and its gradients (see conv_nhwc.h).
+// In NHWC each kernel tap of an output pixel reads Cg contiguous channels, so a patch row of the
+// im2col matrix [pixels][kh*kw*Cg] (taps outer, channels inner) is kh*kw block copies, and the
+// GEMM is [pixels x K] @ [K x Og] with the weight reordered to [K][Og] once per call. Pixels are
+// processed in blocks of whole images' rows over the pool (each block's columns stay in L2):
+// the forward writes an NHWC result transposed back to NCHW; the input gradient multiplies by the
+// transposed weight and scatter-adds the columns per image (images never share a block, so no
+// two threads add into one pixel); the weight gradient sums blocks in fixed runs, then the runs
+// in order (results do not depend on the thread count).
+#include "cpu/conv_nhwc.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "cpu/gemm.h"
+#include "cpu/parallel.h"
+#include "cpu/winograd.h"
+
+namespace mg::cpu {
+namespace {
+
+template <class T>
+T* scratch(int slot, size_t n) {
+  thread_local std::vector<T> buf[4];
+  if (buf[slot].size() < n) {
+    buf[slot].clear();
+    buf[slot].shrink_to_fit();
+    buf[slot].resize(n);
+  }
+  return buf[slot].data();
+}
+
+// Output pixels per block: whole images when an image is small, about 512 pixels otherwise
+// (a block never spans two images, for the input gradient's scatter).
+struct Blocks {
+  int64_t per_image, nimg;  // blocks per image; images per block (one of the two is 1)
+  int64_t rows;             // pixels per block (when per_image > 1)
+  int64_t count;            // blocks in all
+};
+Blocks blocks(const NhwcGeom& g) {
+  const int64_t hw = g.Ho * g.Wo, target = 512;
+  Blocks b;
+  if (hw >= target) {
+    b.per_image = (hw + target - 1) / target;
+    b.rows = (hw + b.per_image - 1) / b.per_image;
+    b.nimg = 1;
+    b.count = g.N * b.per_image;
+  } else {
+    b.per_image = 1;
+    b.nimg = std::max<int64_t>(1, target / hw);
+    b.rows = hw;
+    b.count = (g.N + b.nimg - 1) / b.nimg;
+  }
+  return b;
+}
+
+// The pixel range [p0, p1) of block q as global pixel indices n*HWo + p.
+void block_range(const NhwcGeom& g, const Blocks& b, int64_t q, int64_t* p0, int64_t* p1) {
+  const int64_t hw = g.Ho * g.Wo;
+  if (b.per_image > 1) {
+    const int64_t n = q / b.per_image, r = q % b.per_image;
+    *p0 = n * hw + r * b.rows;
+    *p1 = n * hw + std::min(hw, (r + 1) * b.rows);
+  } else {
+    *p0 = q * b.nimg * hw;
+    *p1 = std::min(g.N, (q + 1) * b.nimg) * hw;
+  }
+}
+
+// col[r][(i*kw + j)*Cg + c] = x[n][ih][iw][gr*Cg + c] (zero outside) for pixels [p0, p1).
+template <class T>
+void im2col(const NhwcGeom& g, const T* xt, int64_t gr, int64_t p0, int64_t p1, T* col) {
+  const int64_t hw = g.Ho * g.Wo, K = g.kh * g.kw * g.Cg;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t n = p / hw, oh = (p % hw) / g.Wo, ow = p % g.Wo;
+    T* row = col + (p - p0) * K;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      const int64_t ih = oh * g.sh - g.ph + i * g.dh;
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const int64_t iw = ow * g.sw - g.pw + j * g.dw;
+        T* d = row + (i * g.kw + j) * g.Cg;
+        if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) std::fill(d, d + g.Cg, T(0));
+        else std::memcpy(d, xt + ((n * g.H + ih) * g.W + iw) * g.C + gr * g.Cg, size_t(g.Cg) * sizeof(T));
+      }
+    }
+  }
+}
+
+// The adjoint: dxt[n][ih][iw][gr*Cg + c] += col[r][(i*kw + j)*Cg + c].
+template <class T>
+void col2im(const NhwcGeom& g, const T* col, int64_t gr, int64_t p0, int64_t p1, T* dxt) {
+  const int64_t hw = g.Ho * g.Wo, K = g.kh * g.kw * g.Cg;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t n = p / hw, oh = (p % hw) / g.Wo, ow = p % g.Wo;
+    const T* row = col + (p - p0) * K;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      const int64_t ih = oh * g.sh - g.ph + i * g.dh;
+      if (ih < 0 || ih >= g.H) continue;
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const int64_t iw = ow * g.sw - g.pw + j * g.dw;
+        if (iw < 0 || iw >= g.W) continue;
+        const T* s = row + (i * g.kw + j) * g.Cg;
+        T* d = dxt + ((n * g.H + ih) * g.W + iw) * g.C + gr * g.Cg;
+        for (int64_t c = 0; c < g.Cg; ++c) d[c] += s[c];
+      }
+    }
+  }
+}
+
+// wt[gr][(i*kw + j)*Cg + c][o] = w[gr*Og + o][c][i][j]
+template <class T>
+void weight_kxo(const NhwcGeom& g, const T* w, T* wt) {
+  const int64_t K = g.kh * g.kw * g.Cg, kk = g.kh * g.kw;
+  parallel_for(g.G * g.Og, 64, [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const int64_t gr = u / g.Og, o = u % g.Og;
+      for (int64_t c = 0; c < g.Cg; ++c)
+        for (int64_t t = 0; t < kk; ++t) wt[(gr * K + t * g.Cg + c) * g.Og + o] = w[((gr * g.Og + o) * g.Cg + c) * kk + t];
+    }
+  });
+}
+
+}  // namespace
+
+bool nhwc_applies(const NhwcGeom& g) {
+  if (g.Cg < 16 || g.Og < 16) return false;
+  const char* s = std::getenv("MG_CONV_NHWC");  // read on every call: tests compare both paths
+  return !(s && s[0] == '0');
+}
+
+template <class T>
+void nhwc_conv2d(const NhwcGeom& g, const T* x, const T* w, const T* bias, T* y) {
+  const int64_t K = g.kh * g.kw * g.Cg, hw = g.Ho * g.Wo;
+  T* xt = scratch<T>(0, size_t(g.N * g.H * g.W * g.C));
+  T* wt = scratch<T>(1, size_t(g.G * K * g.Og));
+  T* yt = scratch<T>(2, size_t(g.N * hw * g.O));
+  to_nhwc(x, g.N, g.C, g.H, g.W, xt, g.H, g.W, int64_t(0), int64_t(0));
+  weight_kxo(g, w, wt);
+  const Blocks b = blocks(g);
+  const int64_t maxrows = b.per_image > 1 ? b.rows : b.nimg * hw;
+  parallel_for(g.G * b.count, 1, [&](int64_t lo, int64_t hi) {
+    T* col = scratch<T>(3, size_t(maxrows * K));
+    for (int64_t u = lo; u < hi; ++u) {
+      const int64_t gr = u / b.count;
+      int64_t p0, p1;
+      block_range(g, b, u % b.count, &p0, &p1);
+      im2col(g, xt, gr, p0, p1, col);
+      gemm<T>(false, false, p1 - p0, g.Og, K, T(1), col, K, wt + gr * K * g.Og, g.Og, T(0), yt + p0 * g.O + gr * g.Og, g.O);
+    }
+  });
+  from_nhwc(yt, y, g.N, g.O, hw, bias);
+}
+
+template <class T>
+void nhwc_conv2d_input_grad(const NhwcGeom& g, const T* gy, const T* w, T* dx) {
+  const int64_t K = g.kh * g.kw * g.Cg, hw = g.Ho * g.Wo;
+  T* gt = scratch<T>(0, size_t(g.N * hw * g.O));
+  T* wt = scratch<T>(1, size_t(g.G * K * g.Og));
+  T* dxt = scratch<T>(2, size_t(g.N * g.H * g.W * g.C));
+  to_nhwc(gy, g.N, g.O, g.Ho, g.Wo, gt, g.Ho, g.Wo, int64_t(0), int64_t(0));
+  weight_kxo(g, w, wt);
+  std::memset(dxt, 0, size_t(g.N * g.H * g.W * g.C) * sizeof(T));
+  const Blocks b = blocks(g);
+  const int64_t maxrows = b.per_image > 1 ? b.rows : b.nimg * hw;
+  // Blocks of one image run on one thread in order (their columns overlap in dx).
+  const int64_t units = b.per_image > 1 ? g.N : b.count;
+  parallel_for(g.G * units, 1, [&](int64_t lo, int64_t hi) {
+    T* col = scratch<T>(3, size_t(maxrows * K));
+    for (int64_t u = lo; u < hi; ++u) {
+      const int64_t gr = u / units, v = u % units;
+      const int64_t q0 = b.per_image > 1 ? v * b.per_image : v, q1 = b.per_image > 1 ? q0 + b.per_image : v + 1;
+      for (int64_t q = q0; q < q1; ++q) {
+        int64_t p0, p1;
+        block_range(g, b, q, &p0, &p1);
+        gemm<T>(false, true, p1 - p0, K, g.Og, T(1), gt + p0 * g.O + gr * g.Og, g.O, wt + gr * K * g.Og, g.Og, T(0), col, K);
+        col2im(g, col, gr, p0, p1, dxt);
+      }
+    }
+  });
+  from_nhwc(dxt, dx, g.N, g.C, g.H * g.W, static_cast<const T*>(nullptr));
+}
+
+template <class T>
+void nhwc_conv2d_weight_grad(const NhwcGeom& g, const T* gy, const T* x, T* dw) {
+  const int64_t K = g.kh * g.kw * g.Cg, hw = g.Ho * g.Wo, WS = K * g.Og, kk = g.kh * g.kw;
+  T* xt = scratch<T>(0, size_t(g.N * g.H * g.W * g.C));
+  T* gt = scratch<T>(1, size_t(g.N * hw * g.O));
+  to_nhwc(x, g.N, g.C, g.H, g.W, xt, g.H, g.W, int64_t(0), int64_t(0));
+  to_nhwc(gy, g.N, g.O, g.Ho, g.Wo, gt, g.Ho, g.Wo, int64_t(0), int64_t(0));
+  const Blocks b = blocks(g);
+  const int64_t maxrows = b.per_image > 1 ? b.rows : b.nimg * hw;
+  int64_t P = std::min<int64_t>(b.count, 4);
+  while (P > 1 && double(g.G * P * WS) * sizeof(T) > double(64 << 20)) --P;
+  T* part = scratch<T>(2, size_t(g.G * P * WS));  // [gr][run][o][K]
+  parallel_for(g.G * P, 1, [&](int64_t lo, int64_t hi) {
+    T* col = scratch<T>(3, size_t(maxrows * K));
+    for (int64_t u = lo; u < hi; ++u) {
+      const int64_t gr = u / P, r = u % P, q0 = r * b.count / P, q1 = (r + 1) * b.count / P;
+      T* acc = part + u * WS;
+      for (int64_t q = q0; q < q1; ++q) {
+        int64_t p0, p1;
+        block_range(g, b, q, &p0, &p1);
+        im2col(g, xt, gr, p0, p1, col);
+        gemm<T>(true, false, g.Og, K, p1 - p0, T(1), gt + p0 * g.O + gr * g.Og, g.O, col, K, q == q0 ? T(0) : T(1), acc, K);
+      }
+    }
+  });
+  // dw[gr*Og + o][c][t] = sum over runs of part[gr][run][o][t*Cg + c]
+  parallel_for(g.G * g.Og, 16, [&](int64_t lo, int64_t hi) {
+    for (int64_t u = lo; u < hi; ++u) {
+      const int64_t gr = u / g.Og, o = u % g.Og;
+      for (int64_t t = 0; t < kk; ++t)
+        for (int64_t c = 0; c < g.Cg; ++c) {
+          T s = T(0);
+          for (int64_t r = 0; r < P; ++r) s += part[(gr * P + r) * WS + o * K + t * g.Cg + c];
+          dw[(u * g.Cg + c) * kk + t] = s;
+        }
+    }
+  });
+}
+
+template void nhwc_conv2d<float>(const NhwcGeom&, const float*, const float*, const float*, float*);
+template void nhwc_conv2d<double>(const NhwcGeom&, const double*, const double*, const double*, double*);
+template void nhwc_conv2d_input_grad<float>(const NhwcGeom&, const float*, const float*, float*);
+template void nhwc_conv2d_input_grad<double>(const NhwcGeom&, const double*, const double*, double*);
+template void nhwc_conv2d_weight_grad<float>(const NhwcGeom&, const float*, const float*, float*);
+template void nhwc_conv2d_weight_grad<double>(const NhwcGeom&, const double*, const double*, double*);
+
+}  // namespace mg::cpu
