@@ -7,7 +7,9 @@
 // grouped convolution with groups = 32, their heads as one batched matmul), against the same two in
 // PyTorch in the same run. GPU benchmark: `node bench/maml_conv.mjs --device cuda [--tf32]`; on
 // the CPU it runs only with `--cpu` (slow on 2 cores). --meta-batch N, --query N change the sizes;
-// --threads N (CPU, default 2) sets the thread count of both sides.
+// --threads N (CPU, default 2) sets the thread count of both sides; --steps 1,5 (default) the inner
+// step counts timed. Peak memory: our tensors' peak (mg.memory) per case, and each process's peak
+// RSS over the whole run beside PyTorch's.
 import * as mg from '../dist/index.js';
 import { benchDevice, measure, report, tf32Flag, torchRef } from './lib.mjs';
 
@@ -21,7 +23,10 @@ const argNum = (name, d) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : d;
 };
-const cfg = { ways: 5, shots: 1, query: argNum('--query', 15), metaBatch: argNum('--meta-batch', 32), innerLr: 0.4, lr: 1e-3, channels: 64, size: 28, threads: argNum('--threads', 2) };
+const stepsArg = process.argv.indexOf('--steps');
+const stepCounts = (stepsArg >= 0 ? process.argv[stepsArg + 1] : '1,5').split(',').map(Number);
+if (stepCounts.some((k) => !Number.isInteger(k) || k < 1)) throw new Error(`maml_conv: --steps must list positive integers, got ${process.argv[stepsArg + 1]}`);
+const cfg = { steps: stepCounts, ways: 5, shots: 1, query: argNum('--query', 15), metaBatch: argNum('--meta-batch', 32), innerLr: 0.4, lr: 1e-3, channels: 64, size: 28, threads: argNum('--threads', 2) };
 if (!gpu) mg.backend.setNumThreads(cfg.threads);
 const F = mg.nn.functional;
 const sync = gpu ? () => mg.cuda.synchronize() : () => {};
@@ -75,13 +80,16 @@ function netBatched(ps, x) {
   return mg.matmul(f, ps[16].transpose(1, 2)).add(ps[17].reshape([T, 1, W])); // [T, n, W]
 }
 
-function loopLoss(ps) {
+function loopLoss(ps, steps = 1) {
   let total = null;
   for (let t = 0; t < T; t++) {
     const x = xs.slice(0, t, t + 1).reshape([ns, 1, cfg.size, cfg.size]);
-    const l = F.crossEntropy(net(ps, x), ysT);
-    const gs = mg.grad(l, ps, { createGraph: true });
-    const fast = ps.map((p, i) => p.sub(gs[i].mul(cfg.innerLr)));
+    let fast = ps;
+    for (let k = 0; k < steps; k++) {
+      const l = F.crossEntropy(net(fast, x), ysT);
+      const gs = mg.grad(l, fast, { createGraph: true });
+      fast = fast.map((p, i) => p.sub(gs[i].mul(cfg.innerLr)));
+    }
     const q = xq.slice(0, t, t + 1).reshape([nq, 1, cfg.size, cfg.size]);
     const lq = F.crossEntropy(net(fast, q), yqT);
     total = total === null ? lq : total.add(lq);
@@ -89,11 +97,14 @@ function loopLoss(ps) {
   return total.div(T);
 }
 
-function batchedLoss(ps) {
+function batchedLoss(ps, steps = 1) {
   const ex = ps.map((p) => p.unsqueeze(0).expand([T, ...p.shape]));
-  const l = F.crossEntropy(netBatched(ex, xsB).reshape([T * ns, W]), ysB, { reduction: 'sum' }).div(ns);
-  const gs = mg.grad(l, ex, { createGraph: true });
-  const fast = ex.map((p, i) => p.sub(gs[i].mul(cfg.innerLr)));
+  let fast = ex;
+  for (let k = 0; k < steps; k++) {
+    const l = F.crossEntropy(netBatched(fast, xsB).reshape([T * ns, W]), ysB, { reduction: 'sum' }).div(ns);
+    const gs = mg.grad(l, fast, { createGraph: true });
+    fast = fast.map((p, i) => p.sub(gs[i].mul(cfg.innerLr)));
+  }
   return F.crossEntropy(netBatched(fast, xqB).reshape([T * nq, W]), yqB, { reduction: 'sum' }).div(nq * T);
 }
 
@@ -109,30 +120,46 @@ function batchedLoss(ps) {
 }
 
 const cases = {};
-for (const [form, lossFn] of [['loop', loopLoss], ['batched', batchedLoss]]) {
-  const ps = makeParams();
-  const opt = new mg.optim.Adam(ps, { lr: cfg.lr });
-  cases[`SO 1 step ${form}`] = () => {
-    opt.zeroGrad();
-    mg.tidy(() => { lossFn(ps).backward(); });
-    opt.step();
-    sync();
-  };
+const name = (k, form) => `SO ${k} step${k > 1 ? 's' : ''} ${form}`;
+for (const k of cfg.steps) {
+  for (const [form, lossFn] of [['loop', loopLoss], ['batched', batchedLoss]]) {
+    const ps = makeParams();
+    const opt = new mg.optim.Adam(ps, { lr: cfg.lr });
+    cases[name(k, form)] = () => {
+      opt.zeroGrad();
+      mg.tidy(() => { lossFn(ps, k).backward(); });
+      opt.step();
+      sync();
+    };
+  }
 }
-for (const fn of Object.values(cases)) for (let i = 0; i < 2; i++) fn();
+const peaks = {};
+for (const [k, fn] of Object.entries(cases)) {
+  fn();
+  mg.resetPeakMemory();
+  const base = mg.memory()[device].bytes;
+  fn();
+  peaks[k] = mg.memory()[device].peakBytes - base;
+}
 const before = mg.memory();
-const ours = await measure('maml_conv', cases, { maxTime: 3, minSamples: 5 });
+const ours = await measure('maml_conv', cases, { maxTime: 3, minSamples: 3 });
 const after = mg.memory();
 const ref = torchRef('maml_conv.py', { ...cfg, device, tf32: tf32Flag });
 const rows = [];
-for (const form of ['loop', 'batched']) {
-  const k = `SO 1 step ${form}`;
-  rows.push({ case: k, ours: ours[k] * 1e3, torch: ref ? ref[k] * 1e3 : null, unit: 'ms', ratio: ref ? ref[k] / ours[k] : null });
+for (const k of cfg.steps) {
+  for (const form of ['loop', 'batched']) {
+    const c = name(k, form);
+    rows.push({ case: c, ours: ours[c] * 1e3, torch: ref ? ref[c] * 1e3 : null, unit: 'ms', ratio: ref ? ref[c] / ours[c] : null });
+  }
+  if (ref) {
+    const [l, b] = [name(k, 'loop'), name(k, 'batched')];
+    const best = Math.min(ref[l], ref[b]);
+    const oursBest = Math.min(ours[l], ours[b]);
+    rows.push({ case: `${k} step${k > 1 ? 's' : ''}: best vs best`, ours: oursBest * 1e3, torch: best * 1e3, unit: 'ms', ratio: best / oursBest });
+  }
 }
-if (ref) {
-  const best = Math.min(ref['SO 1 step loop'], ref['SO 1 step batched']);
-  const oursBest = Math.min(ours['SO 1 step loop'], ours['SO 1 step batched']);
-  rows.push({ case: 'best vs best', ours: oursBest * 1e3, torch: best * 1e3, unit: 'ms', ratio: best / oursBest });
-}
-report(`MAML Omniglot conv4 meta-iteration, 5-way 1-shot, ${cfg.query} query/class, meta-batch ${T}, second order, 1 inner step, float32, on ${device}${gpu ? (tf32Flag ? ' (TF32 on both sides)' : ' (exact fp32 on both sides)') : ''} (ms; speed-up = pytorch / metagrad${ref ? `, torch ${ref.torch}` : ''})`, rows);
+for (const [k, v] of Object.entries(peaks)) rows.push({ case: `${k}: peak tensor memory`, ours: v / 2 ** 20, torch: null, unit: 'MiB', ratio: null });
+const rss = process.resourceUsage().maxRSS / 1024;
+rows.push({ case: 'peak RSS of the whole run', ours: rss, torch: ref ? ref.maxrss_mib : null, unit: 'MiB', ratio: ref ? ref.maxrss_mib / rss : null });
+report(`MAML Omniglot conv4 meta-iteration, 5-way 1-shot, ${cfg.query} query/class, meta-batch ${T}, second order, ${cfg.steps.join(' and ')} inner steps, float32, on ${device}${gpu ? (tf32Flag ? ' (TF32 on both sides)' : ' (exact fp32 on both sides)') : ''} (ms; speed-up = pytorch / metagrad${ref ? `, torch ${ref.torch}` : ''})`, rows);
 console.log(`  (memory: ${before.cuda.tensors} -> ${after.cuda.tensors} cuda tensors, ${before.tensors} -> ${after.tensors} in all across the timed iterations; torch check: loop vs batched ${ref ? ref.check : '-'})`);

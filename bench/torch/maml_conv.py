@@ -53,28 +53,32 @@ def net_batched(ps, x):
     f = h.mean((2, 3)).reshape(n, T, C).permute(1, 0, 2)
     return torch.baddbmm(ps[17].reshape(T, 1, W), f, ps[16].transpose(1, 2))
 
-def loop_loss(ps):
+def loop_loss(ps, steps=1):
     total = 0
     for t in range(T):
-        l = F.cross_entropy(net(ps, xs[t]), ys)
-        gs = torch.autograd.grad(l, ps, create_graph=True)
-        fast = [p - alpha * g for p, g in zip(ps, gs)]
+        fast = ps
+        for _ in range(steps):
+            l = F.cross_entropy(net(fast, xs[t]), ys)
+            gs = torch.autograd.grad(l, fast, create_graph=True)
+            fast = [p - alpha * g for p, g in zip(fast, gs)]
         total = total + F.cross_entropy(net(fast, xq[t]), yq)
     return total / T
 
-def batched_loss(ps):
+def batched_loss(ps, steps=1):
     ex = [p.unsqueeze(0).expand(T, *p.shape) for p in ps]
-    l = F.cross_entropy(net_batched(ex, xsB).reshape(T * ns, W), ysB, reduction='sum') / ns
-    gs = torch.autograd.grad(l, ex, create_graph=True)
-    fast = [p - alpha * g for p, g in zip(ex, gs)]
+    fast = ex
+    for _ in range(steps):
+        l = F.cross_entropy(net_batched(fast, xsB).reshape(T * ns, W), ysB, reduction='sum') / ns
+        gs = torch.autograd.grad(l, fast, create_graph=True)
+        fast = [p - alpha * g for p, g in zip(fast, gs)]
     return F.cross_entropy(net_batched(fast, xqB).reshape(T * nq, W), yqB, reduction='sum') / (nq * T)
 
-def make_iter(lossfn):
+def make_iter(lossfn, steps):
     ps = make_params()
     opt = torch.optim.Adam(ps, lr=lr)
     def it():
         opt.zero_grad()
-        lossfn(ps).backward()
+        lossfn(ps, steps).backward()
         opt.step()
         if gpu:
             torch.cuda.synchronize()
@@ -88,13 +92,17 @@ def time_round(fn, min_time):
         if el >= min_time and n >= 2:
             return el / n
 
-iters = {'SO 1 step loop': make_iter(loop_loss), 'SO 1 step batched': make_iter(batched_loss)}
+iters = {}
+for k in cfg.get('steps', [1]):
+    name = f"SO {k} step{'s' if k > 1 else ''}"
+    iters[name + ' loop'] = make_iter(loop_loss, k)
+    iters[name + ' batched'] = make_iter(batched_loss, k)
 for fn in iters.values():
-    for _ in range(3):
+    for _ in range(2):
         fn()
 out = {'torch': torch.__version__}
 best = {k: float('inf') for k in iters}
-for _ in range(cfg.get('rounds', 5)):
+for _ in range(cfg.get('rounds', 3)):
     for k, fn in iters.items():
         best[k] = min(best[k], time_round(fn, 0.3))
 out.update(best)
@@ -102,4 +110,6 @@ ps = make_params()
 ga = torch.autograd.grad(loop_loss(ps), ps)
 gb = torch.autograd.grad(batched_loss(ps), ps)
 out['check'] = max(float((x - y).abs().max()) for x, y in zip(ga, gb))
+import resource
+out['maxrss_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
