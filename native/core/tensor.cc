@@ -29,6 +29,21 @@ std::string Shape::str() const {
   return s + "]";
 }
 
+int64_t Shape::checked_numel() const {
+  int64_t n = 1;
+  bool zero = false;
+  for (int i = 0; i < ndim; ++i) {
+    if (d[i] < 0) throw Error("negative dimension " + std::to_string(d[i]) + " in shape " + str());
+    if (d[i] == 0) {
+      zero = true;
+      continue;
+    }
+    if (__builtin_mul_overflow(n, d[i], &n) || n > kMaxNumel)
+      throw Error("shape " + str() + " has more than 2^53 - 1 elements");
+  }
+  return zero ? 0 : n;
+}
+
 MemStats& mem_stats() {
   static MemStats s{};
   return s;
@@ -134,9 +149,7 @@ static void* alloc_bytes(size_t bytes, Device device, size_t* capacity) {
 }
 
 Tensor* new_tensor(DType dtype, const Shape& shape, Device device) {
-  for (int i = 0; i < shape.ndim; ++i)
-    if (shape.d[i] < 0) throw Error("negative dimension in shape " + shape.str());
-  size_t bytes = size_t(shape.numel()) * dtype_size(dtype);
+  size_t bytes = size_t(shape.checked_numel()) * dtype_size(dtype);  // no overflow: Note [Shape limits]
   size_t capacity = 0;
   void* p = alloc_bytes(bytes, device, &capacity);
   auto* st = new Storage();
@@ -159,7 +172,7 @@ Tensor* new_tensor(DType dtype, const Shape& shape, Device device) {
 }
 
 Tensor* new_view(const Tensor& base, const Shape& shape) {
-  if (shape.numel() != base.numel())
+  if (shape.checked_numel() != base.numel())
     throw Error("reshape: cannot view " + base.shape.str() + " as " + shape.str());
   base.st->refs.fetch_add(1, std::memory_order_relaxed);
   auto* t = new Tensor();

@@ -4,6 +4,7 @@ import { Op } from '../backend/opcodes.js';
 import { checkShape, fmt, normAxes, normAxis, numel, sameShape } from '../tensor/shape.js';
 import { isDType, promoteTypes, type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
+import { cast } from './convert.js';
 import { needsRecord, needsRecordAll, record, release } from '../autograd/record.js';
 import { sumToShape } from './sum_to_shape.js';
 import { arange, zeros } from '../tensor/creation.js';
@@ -160,7 +161,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     }
   }
   if (sameShape(out, x.shape)) return view(x, out);
-  header(x.dtype, x.device, out);
+  header(x.dtype, x.device, out, 'expand');
   const y = new Tensor(exec(Op.EXPAND, x.handle('expand')), out, x.dtype, x.device);
   if (needsRecord(x)) record(y, 'expand', [x], (g) => [sumToShape(g, x.shape)], ([t]) => t && expand(t, out));
   return y;
@@ -239,10 +240,10 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
     dtype = promoteTypes(dtype, t.dtype);
     total += t.shape[ax];
   }
-  const ins = tensors.map((t) => t.to(dtype));
+  const ins = tensors.map((t) => cast(t, dtype, 'cat'));
   const shape = t0.shape.slice();
   shape[ax] = total;
-  const at = header(dtype, t0.device, shape);
+  const at = header(dtype, t0.device, shape, 'cat');
   A[at] = ax;
   const out = new Tensor(exec(Op.CAT, ...ins.map((t) => t.handle('cat'))), shape, dtype, t0.device);
   if (dtype !== 'int32' && needsRecordAll(ins)) {
@@ -453,7 +454,7 @@ export function oneHot(indices: Tensor, numClasses: number, opts: { dtype?: 'flo
   if (!isDType(dtype)) throw new Error(`oneHot: dtype must be float32, float64 or int32, got ${String(dtype)}`);
   const shape = [...indices.shape, numClasses];
   checkShape('oneHot', shape);
-  const at = header(dtype, indices.device, shape);
+  const at = header(dtype, indices.device, shape, 'oneHot');
   A[at] = numClasses;
   return new Tensor(exec(Op.ONE_HOT, indices.handle('oneHot')), shape, dtype, indices.device);
 }
@@ -481,7 +482,7 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
     after[n - 1 - k] = pads[2 * k + 1];
   }
   const shape = x.shape.map((d, i) => d + before[i] + after[i]);
-  const at = header(x.dtype, x.device, shape);
+  const at = header(x.dtype, x.device, shape, 'pad');
   reserve('pad', at, 2 * n + 1);
   for (let d = 0; d < n; d++) {
     A[at + 2 * d] = before[d];

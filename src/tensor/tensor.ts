@@ -16,6 +16,7 @@ import * as mv from '../ops/movement.js';
 import { copy_ } from '../ops/inplace.js';
 import { cast, clone } from '../ops/convert.js';
 import { requireCuda } from './creation.js';
+import { publicOp } from './public_op.js';
 
 /**
  * The garbage-collection backstop (Note [Handles] in native/core/binding.cc): frees the native
@@ -216,6 +217,8 @@ export class Tensor {
   }
   /** Sets `requiresGrad` and returns this tensor, for chaining. */
   requiresGrad_(flag = true): this {
+    if (typeof flag !== 'boolean') throw new Error(`requiresGrad_: expected true or false, got ${String(flag)}`);
+    if (flag && this.dtype === 'int32') throw new Error('requiresGrad_: only floating-point tensors can require gradients');
     this.requiresGrad = flag;
     return this;
   }
@@ -284,6 +287,20 @@ export class Tensor {
   indexSelect(axis: number, index: Tensor): Tensor { return mv.indexSelect(this, axis, index); }
   indexAdd(axis: number, index: Tensor, src: Tensor): Tensor { return mv.indexAdd(this, axis, index, src); }
   pad(pads: readonly number[], value = 0): Tensor { return mv.pad(this, pads, value); }
+}
+
+// The methods are public ops too (Note [Public op names] in public_op.ts): an error inside one
+// names the method that was called.
+for (const m of [
+  'data', 'toArray', 'item', 'to', 'detach', 'clone', 'backward', 'requiresGrad_', 'copy_',
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+  'neg', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'abs', 'sqrt', 'square', 'sign', 'clamp',
+  'sum', 'mean', 'max', 'min', 'argmax', 'logsumexp', 'matmul',
+  'reshape', 'flatten', 'squeeze', 'unsqueeze', 'transpose', 'permute', 'expand', 'slice', 'gather',
+  'scatterAdd', 'indexSelect', 'indexAdd', 'pad',
+] as const) {
+  const proto = Tensor.prototype as unknown as Record<string, (...args: never[]) => unknown>;
+  proto[m] = publicOp(m, proto[m]);
 }
 
 /** Keeps `t` alive past the end of the enclosing `tidy` scopes. Returns `t`. */
