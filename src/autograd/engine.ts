@@ -9,6 +9,7 @@ import { onesLike } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
 import { fmt, sameShape } from '../tensor/shape.js';
 import { hooks } from '../tensor/hooks.js';
+import { finalName } from '../tensor/public_op.js';
 import { sharesStorage } from '../backend/index.js';
 import { keep, Tensor } from '../tensor/tensor.js';
 
@@ -143,7 +144,7 @@ function checkAnomaly(node: Node, res: readonly (Tensor | null)[]): void {
     const d = g.data();
     for (let k = 0; k < d.length; k++) {
       if (!Number.isFinite(d[k])) {
-        throw new Error(`detectAnomaly: the backward of '${node.name}' returned ${d[k]} in the gradient of its input ${i} (shape ${fmt(g.shape)})`);
+        throw finalName(new Error(`detectAnomaly: the backward of '${node.name}' returned ${d[k]} in the gradient of its input ${i} (shape ${fmt(g.shape)})`));
       }
     }
   });

@@ -12,10 +12,20 @@
  */
 
 const PREFIX = /^([A-Za-z_][\w.]*): ([\s\S]*)$/;
+const FINAL = Symbol('metagrad.finalName');
+
+/**
+ * Marks `e` as naming the right thing already (a mode such as detectAnomaly, whose report names
+ * the op it caught), so no enclosing public op renames it. Returns `e`.
+ */
+export function finalName<E extends Error>(e: E): E {
+  (e as unknown as Record<symbol, boolean>)[FINAL] = true;
+  return e;
+}
 
 /** Rewrites `e`'s message to name `op` (Note [Public op names]); returns `e`. */
 export function renameError(e: unknown, op: string): unknown {
-  if (!(e instanceof Error) || e.constructor !== Error) return e;
+  if (!(e instanceof Error) || e.constructor !== Error || (e as unknown as Record<symbol, boolean>)[FINAL]) return e;
   const m = e.message;
   if (m.startsWith(`${op}: `)) return e;
   const p = PREFIX.exec(m);
