@@ -1,6 +1,9 @@
 #include "core/tensor.h"
 
 #include <cstdlib>
+#ifdef __linux__
+#include <sys/sysinfo.h>
+#endif
 
 #include "core/cuda_hooks.h"
 #include <mutex>
@@ -102,7 +105,23 @@ void release_cpu_cache() {
   c.cached = 0;
 }
 
+// Physical memory plus swap, read once: a CPU buffer larger than that can never be backed, and
+// with memory overcommit on, asking for it anyway would succeed and then get the process killed
+// when the kernel fills it. Refuse it with an Error instead.
+static size_t machine_memory() {
+  static const size_t total = [] {
+#ifdef __linux__
+    struct sysinfo si;
+    if (sysinfo(&si) == 0) return size_t(si.totalram + si.totalswap) * size_t(si.mem_unit);
+#endif
+    return SIZE_MAX;
+  }();
+  return total;
+}
+
 static void* cpu_alloc(size_t bytes, size_t* capacity) {
+  if (bytes > (size_t(1) << 30) && bytes > machine_memory())
+    throw Error("out of memory: " + std::to_string(bytes) + " bytes is more than this machine's " + std::to_string(machine_memory()) + " bytes of memory and swap");
   size_t cls = bytes >= kCacheMin ? size_class(bytes) : ((bytes + 63) & ~size_t(63));
   if (cls == 0) cls = 64;
   *capacity = cls;

@@ -91,7 +91,7 @@ function inferShape(data: NestedArray, shape: number[], depth: number): void {
 function flattenInto(data: NestedArray, shape: number[], depth: number, out: AnyTypedArray, pos: { i: number }): void {
   if (depth === shape.length) {
     if (Array.isArray(data)) throw new Error(`tensor: ragged nested array (too deep at depth ${depth})`);
-    if (typeof data !== 'number' && typeof data !== 'boolean') throw new Error(`tensor: expected numbers, got ${typeof data}`);
+    if (typeof data !== 'number' && typeof data !== 'boolean') throw new Error(`tensor: expected numbers, got ${describeValue(data)}`);
     out[pos.i++] = Number(data);
     return;
   }

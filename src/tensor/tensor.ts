@@ -55,7 +55,9 @@ function flushPending(): void {
 export function track(t: Tensor): void {
   if (t._cell !== null || t._h === null) return;
   pending.push(t);
-  if (pending.length >= 65536) flushPending(); // bound the queue in long synchronous loops
+  // Bound the queue in long synchronous loops: it holds disposed tensors too (skipped by the
+  // flush), and with them their graphs, until it is flushed.
+  if (pending.length >= 1024) flushPending();
   else if (!flushQueued) {
     flushQueued = true;
     queueMicrotask(flushPending);
