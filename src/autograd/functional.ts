@@ -256,6 +256,7 @@ function basis(k: number, like: Tensor): Tensor {
 export function hessian(f: Fn, primals: Tensor | readonly Tensor[]): Tensor | Tensor[][] {
   checkFn('hessian', f);
   checkPrimals('hessian', primals);
+  inputsFor('hessian', primals instanceof Tensor ? [primals] : primals).forEach((a) => a.dispose()); // checks them
   const single = primals instanceof Tensor;
   const ps = single ? [primals as Tensor] : [...(primals as readonly Tensor[])];
   return tidy(() => {

@@ -11,8 +11,8 @@ import { zerosLike } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
 import { logSoftmax } from '../ops/softmax.js';
 import { copy_ } from '../ops/inplace.js';
-import { fmt } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { checkOptions, fmt } from '../tensor/shape.js';
+import { checkTensorArg, Tensor } from '../tensor/tensor.js';
 import { publicOp } from '../tensor/public_op.js';
 
 export { conv2d, type Conv2dOptions } from '../ops/conv.js';
@@ -32,6 +32,9 @@ function reduce(loss: Tensor, r: Reduction): Tensor {
 
 /** `x @ weight^T + bias` with weight [out, in] (x may have any leading dims). */
 export const linear = publicOp('linear', function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  checkTensorArg('linear', 'input', x);
+  checkTensorArg('linear', 'weight', weight);
+  if (bias !== undefined && bias !== null) checkTensorArg('linear', 'bias', bias);
   if (weight.ndim !== 2) throw new Error(`linear: weight must be [out, in], got ${fmt(weight.shape)}`);
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new Error(`linear: input ${fmt(x.shape)} has ${x.shape[x.ndim - 1]} features but weight ${fmt(weight.shape)} expects ${weight.shape[1]}`);
@@ -64,7 +67,12 @@ export interface BatchNormOptions {
  * PyTorch does). In eval mode it uses the running statistics.
  */
 export const batchNorm = publicOp('batchNorm', function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions = {}): Tensor {
-  const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = opts;
+  checkTensorArg('batchNorm', 'input', x);
+  checkOptions('batchNorm', opts);
+  const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = opts ?? {};
+  for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
+    if (t !== null && t !== undefined) checkTensorArg('batchNorm', name, t);
+  }
   if (x.ndim < 2) throw new Error(`batchNorm: input must be [N, C, ...], got ${fmt(x.shape)}`);
   const C = x.shape[1];
   for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
@@ -105,7 +113,10 @@ export interface CrossEntropyOptions {
  * [N, d1, ...]), or against class probabilities with the logits' shape (torch semantics).
  */
 export const crossEntropy = publicOp('crossEntropy', function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
-  const { reduction = 'mean', labelSmoothing = 0 } = opts;
+  checkTensorArg('crossEntropy', 'logits', logits);
+  checkTensorArg('crossEntropy', 'target', target);
+  checkOptions('crossEntropy', opts);
+  const { reduction = 'mean', labelSmoothing = 0 } = opts ?? {};
   checkReduction('crossEntropy', reduction);
   if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`);
   if (logits.ndim < 1 || logits.dtype === 'int32') throw new Error(`crossEntropy: logits must be floating point [N, C, ...], got ${logits.dtype} ${fmt(logits.shape)}`);
@@ -138,7 +149,10 @@ export const crossEntropy = publicOp('crossEntropy', function crossEntropy(logit
 
 /** Mean squared error (or its sum, or elementwise with 'none'); shapes broadcast. */
 export const mseLoss = publicOp('mseLoss', function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
-  const { reduction = 'mean' } = opts;
+  checkTensorArg('mseLoss', 'input', input);
+  checkTensorArg('mseLoss', 'target', target);
+  checkOptions('mseLoss', opts);
+  const { reduction = 'mean' } = opts ?? {};
   checkReduction('mseLoss', reduction);
   return reduce(input.sub(target).square(), reduction);
 });
@@ -149,6 +163,7 @@ export const mseLoss = publicOp('mseLoss', function mseLoss(input: Tensor, targe
  * relu and abs and give a wrong subgradient), and finite for any |x|.
  */
 export const softplus = publicOp('softplus', function softplus(x: Tensor): Tensor {
+  checkTensorArg('softplus', 'x', x);
   return stack([zerosLike(x), x], -1).logsumexp(-1);
 });
 
@@ -170,7 +185,11 @@ export interface BceWithLogitsOptions {
  * no log1p primitive).
  */
 export const binaryCrossEntropyWithLogits = publicOp('binaryCrossEntropyWithLogits', function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: BceWithLogitsOptions = {}): Tensor {
-  const { reduction = 'mean', posWeight = null } = opts;
+  checkTensorArg('binaryCrossEntropyWithLogits', 'logits', logits);
+  checkTensorArg('binaryCrossEntropyWithLogits', 'target', target);
+  checkOptions('binaryCrossEntropyWithLogits', opts);
+  const { reduction = 'mean', posWeight = null } = opts ?? {};
+  if (posWeight !== null && posWeight !== undefined) checkTensorArg('binaryCrossEntropyWithLogits', 'posWeight', posWeight);
   checkReduction('binaryCrossEntropyWithLogits', reduction);
   if (logits.dtype === 'int32') throw new Error('binaryCrossEntropyWithLogits: logits must be floating point, got int32');
   if (logits.ndim !== target.ndim || logits.shape.some((d, i) => d !== target.shape[i])) {
@@ -193,6 +212,8 @@ export const binaryCrossEntropyWithLogits = publicOp('binaryCrossEntropyWithLogi
  * not differentiable (a metric).
  */
 export const accuracy = publicOp('accuracy', function accuracy(logits: Tensor, labels: Tensor): number {
+  checkTensorArg('accuracy', 'logits', logits);
+  checkTensorArg('accuracy', 'labels', labels);
   if (labels.dtype !== 'int32') throw new Error(`accuracy: labels must be int32 class indices, got ${labels.dtype}`);
   const classAxis = logits.ndim === 1 ? 0 : 1;
   const want = logits.shape.filter((_, i) => i !== classAxis);

@@ -8,27 +8,23 @@ import { needsRecord, record, type JvpRule, type VjpRule } from '../autograd/rec
 import { broadcastTo, sumToShape } from './sum_to_shape.js';
 import { Op, type OpCode } from '../backend/opcodes.js';
 import { promoteTypes, type DType } from '../tensor/dtype.js';
-import { broadcastShapes, fmt, sameShape } from '../tensor/shape.js';
+import { broadcastShapes, describeValue, fmt, sameShape } from '../tensor/shape.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { cast } from './convert.js';
 
-function checkScalar(name: string, v: number): void {
-  if (typeof v !== 'number') throw new Error(`${name}: expected a tensor or a number, got ${typeof v}`);
-}
 
 /** The dtype both operands take before the op (ints meet non-integer scalars as float32). */
 function operandType(name: string, a: TensorLike, b: TensorLike): DType {
   if (typeof a === 'number') {
     if (typeof b === 'number') throw new Error(`${name}: at least one operand must be a tensor`);
-    checkScalar(name, a);
+    if (!(b instanceof Tensor)) throw new Error(`${name}: expected a tensor or a number, got ${describeValue(b)}`);
     return b.dtype === 'int32' && !Number.isInteger(a) ? 'float32' : b.dtype;
   }
-  if (!(a instanceof Tensor)) throw new Error(`${name}: expected a tensor or a number, got ${String(a)}`);
+  if (!(a instanceof Tensor)) throw new Error(`${name}: expected a tensor or a number, got ${describeValue(a)}`);
   if (typeof b === 'number') {
-    checkScalar(name, b);
     return a.dtype === 'int32' && !Number.isInteger(b) ? 'float32' : a.dtype;
   }
-  if (!(b instanceof Tensor)) throw new Error(`${name}: expected a tensor or a number, got ${String(b)}`);
+  if (!(b instanceof Tensor)) throw new Error(`${name}: expected a tensor or a number, got ${describeValue(b)}`);
   if (a.device !== b.device) {
     throw new Error(`${name}: tensors are on different devices (${a.device} ${fmt(a.shape)} and ${b.device} ${fmt(b.shape)})`);
   }

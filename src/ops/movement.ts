@@ -1,7 +1,7 @@
 /** Movement ops: reshape (a view), and the copying ops permute, expand, slice, cat, gather, pad... */
 import { A, exec, header, reserve } from '../backend/exec.js';
 import { Op } from '../backend/opcodes.js';
-import { checkShape, fmt, normAxes, normAxis, numel, sameShape } from '../tensor/shape.js';
+import { checkOptions, checkShape, describeValue, fmt, normAxes, normAxis, numel, sameShape } from '../tensor/shape.js';
 import { isDType, promoteTypes, type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { cast } from './convert.js';
@@ -12,6 +12,7 @@ import { arange, zeros } from '../tensor/creation.js';
 
 /** The same data with another shape (one entry may be -1). Shares the buffer: no copy. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor('reshape', x);
   if (!Array.isArray(shape)) throw new Error(`reshape: shape must be an array, got ${String(shape)}`);
   let infer = -1;
   let known = 1;
@@ -33,7 +34,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 function checkTensor(op: string, x: unknown, what = 'x'): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new Error(`${op}: ${what} must be a tensor, got ${String(x)}`);
+  if (!(x instanceof Tensor)) throw new Error(`${op}: ${what} must be a tensor, got ${describeValue(x)}`);
 }
 
 function checkInt(op: string, what: string, v: unknown): asserts v is number {
@@ -450,7 +451,8 @@ export function oneHot(indices: Tensor, numClasses: number, opts: { dtype?: 'flo
   checkTensor('oneHot', indices, 'indices');
   if (indices.dtype !== 'int32') throw new Error(`oneHot: indices must be int32, got ${indices.dtype}`);
   if (!Number.isInteger(numClasses) || numClasses <= 0) throw new Error(`oneHot: numClasses must be a positive integer, got ${String(numClasses)}`);
-  const dtype = opts.dtype ?? 'float32';
+  checkOptions('oneHot', opts);
+  const dtype = opts?.dtype ?? 'float32';
   if (!isDType(dtype)) throw new Error(`oneHot: dtype must be float32, float64 or int32, got ${String(dtype)}`);
   const shape = [...indices.shape, numClasses];
   checkShape('oneHot', shape);

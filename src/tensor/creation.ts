@@ -4,7 +4,7 @@ import { A, exec, header } from '../backend/exec.js';
 import { Op } from '../backend/opcodes.js';
 import { arrayClass, isDType, isDevice, type AnyTypedArray, type DType, type Device } from './dtype.js';
 import { constants as bufferConstants } from 'node:buffer';
-import { checkShape, describeValue, fmt, numel } from './shape.js';
+import { checkOptions, checkShape, describeValue, fmt, numel } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
 /** Options shared by the creation functions. */
@@ -17,12 +17,7 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
-/** Checks that `o` is an options object (or absent): `null`, a string or an array is an Error naming `op`. */
-export function checkOptions(op: string, o: unknown): void {
-  if (o !== undefined && (typeof o !== 'object' || o === null || Array.isArray(o))) {
-    throw new Error(`${op}: options must be an object, got ${describeValue(o)}`);
-  }
-}
+export { checkOptions };
 
 function opts(op: string, o: TensorOptions | undefined, fallback: DType = 'float32'): { dtype: DType; device: Device; requiresGrad: boolean } {
   checkOptions(op, o);

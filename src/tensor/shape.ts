@@ -41,7 +41,7 @@ export function normAxis(op: string, axis: number, ndim: number): number {
   // A 0-d tensor accepts axis 0 and -1, as NumPy and PyTorch do for reductions.
   const n = Math.max(ndim, 1);
   if (!Number.isInteger(axis) || axis < -n || axis >= n) {
-    throw new Error(`${op}: axis ${axis} is out of range for a tensor of rank ${ndim}`);
+    throw new Error(`${op}: axis ${describeValue(axis)} is out of range for a tensor of rank ${ndim}`);
   }
   return axis < 0 ? axis + n : axis;
 }
@@ -49,6 +49,7 @@ export function normAxis(op: string, axis: number, ndim: number): number {
 /** Sorted unique axes; `undefined` means all of them. */
 export function normAxes(op: string, axis: number | readonly number[] | undefined, ndim: number): number[] {
   if (axis === undefined) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof axis !== 'number' && !Array.isArray(axis)) throw new Error(`${op}: axis must be a number or an array of numbers, got ${describeValue(axis)}`);
   const list = typeof axis === 'number' ? [axis] : axis;
   const out = list.map((a) => normAxis(op, a, ndim));
   out.sort((x, y) => x - y);
@@ -78,6 +79,13 @@ export function describeValue(v: unknown): string {
     return typeof name === 'string' && name !== 'Object' ? `a ${name}` : 'an object';
   }
   return String(v);
+}
+
+/** Throws unless `o` is an options object or absent (a default `= {}` does not replace a null). */
+export function checkOptions(op: string, o: unknown): void {
+  if (o !== undefined && (typeof o !== 'object' || o === null || Array.isArray(o))) {
+    throw new Error(`${op}: options must be an object, got ${describeValue(o)}`);
+  }
 }
 
 /** Why dimension `d` is not allowed, or null if it is. */

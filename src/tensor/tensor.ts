@@ -8,7 +8,7 @@ import { Op } from '../backend/opcodes.js';
 import { arrayClass, isDType, isDevice, type AnyTypedArray, type DType, type Device } from './dtype.js';
 import { ids, scopes } from './scope.js';
 import { hooks } from './hooks.js';
-import { fmt, numel } from './shape.js';
+import { describeValue, fmt, numel } from './shape.js';
 import * as ew from '../ops/elementwise.js';
 import * as red from '../ops/reduce.js';
 import * as mm from '../ops/matmul.js';
@@ -303,6 +303,15 @@ for (const m of [
 ] as const) {
   const proto = Tensor.prototype as unknown as Record<string, (...args: never[]) => unknown>;
   proto[m] = publicOp(m, proto[m]);
+}
+
+/**
+ * Throws an Error naming `op` unless `x` is a live tensor (`what` names the argument): the check
+ * that composite ops make before touching their arguments' properties.
+ */
+export function checkTensorArg(op: string, what: string, x: unknown): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new Error(`${op}: ${what} must be a tensor, got ${describeValue(x)}`);
+  x.handle(op);
 }
 
 /** Keeps `t` alive past the end of the enclosing `tidy` scopes. Returns `t`. */
