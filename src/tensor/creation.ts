@@ -17,8 +17,6 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
-export { checkOptions };
-
 function opts(op: string, o: TensorOptions | undefined, fallback: DType = 'float32'): { dtype: DType; device: Device; requiresGrad: boolean } {
   checkOptions(op, o);
   const dtype = o?.dtype ?? fallback;
@@ -108,7 +106,6 @@ function typedDType(v: ArrayBufferView): DType | undefined {
  * dtype defaults to the array's own: Float64Array gives float64, Int32Array int32).
  */
 export function tensor(data: number | NestedArray | ArrayLike<number> | ArrayBufferView, options: TensorOptions & { shape?: readonly number[] } = {}): Tensor {
-  checkOptions('tensor', options);
   if (ArrayBuffer.isView(data)) {
     const own = typedDType(data);
     const o = opts('tensor', options, own ?? 'float32');
