@@ -92,7 +92,7 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
   checkTensor('unsqueeze', x);
   const n = x.ndim;
   if (!Number.isInteger(axis) || axis < -n - 1 || axis > n) {
-    throw new Error(`unsqueeze: axis ${axis} is out of range for a tensor of rank ${n} (valid: ${-n - 1}..${n})`);
+    throw new Error(`unsqueeze: axis ${describeValue(axis)} is out of range for a tensor of rank ${n} (valid: ${-n - 1}..${n})`);
   }
   const a = axis < 0 ? axis + n + 1 : axis;
   return view(x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);

@@ -170,7 +170,7 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
     end = start;
     start = 0;
   }
-  for (const v of [start, end, step]) if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`arange: arguments must be finite numbers, got ${start}, ${end}, ${step}`);
+  for (const v of [start, end, step]) if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`arange: arguments must be finite numbers, got ${describeValue(start)}, ${describeValue(end)}, ${describeValue(step)}`);
   if (step === 0) throw new Error('arange: step must not be zero');
   const allInt = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const o = opts('arange', options, allInt ? 'int32' : 'float32');
@@ -227,7 +227,7 @@ export function randn(shape: readonly number[], options: TensorOptions = {}): Te
 
 /** Uniform integers in [low, high) from the seeded generator (int32 unless a dtype is given). */
 export function randint(low: number, high: number, shape: readonly number[], options: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(low) || !Number.isInteger(high)) throw new Error(`randint: low and high must be integers, got ${low} and ${high}`);
+  if (!Number.isInteger(low) || !Number.isInteger(high)) throw new Error(`randint: low and high must be integers, got ${describeValue(low)} and ${describeValue(high)}`);
   if (high <= low) throw new Error(`randint: high (${high}) must be greater than low (${low})`);
   if (low < -(2 ** 31) || high > 2 ** 31) throw new Error(`randint: [${low}, ${high}) does not fit in int32`);
   const o = opts('randint', options, 'int32');

@@ -33,7 +33,7 @@ const DTYPES = ['float32', 'float64', 'int32'];
 const GOOD_DIMS = [0, 1, 1, 2, 2, 3, 4];
 const BAD_DIMS = [-1, 1.5, NaN, Infinity, 2 ** 40, 2 ** 53, 2 ** 53 + 2, 1e308, '2', null];
 const NUMBERS = [0, 1, -1, 2, 3, 0.5, -2.5, NaN, Infinity, -Infinity, 1e308, 2 ** 53, -0, 7];
-const GARBAGE = [null, undefined, 'x', '', 1n, {}, [], [[1], [1, 2]], true, () => 1, NaN, new Float32Array(2), new Map()];
+const GARBAGE = [Symbol('s'), null, undefined, 'x', '', 1n, {}, [], [[1], [1, 2]], true, () => 1, NaN, new Float32Array(2), new Map()];
 
 const made = [];
 // Shapes whose element count overflows 64 bits (these crashed the addon or came back empty).
