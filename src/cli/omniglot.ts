@@ -14,7 +14,8 @@
  * test/meta/mamlpp.test.ts); `--algo mamlpp` turns the switches on, each with its own option for
  * ablations. The data is read from `--data PATH` (a folder with the official zips, or one zip).
  *
- * Checkpoint (DIR/model.safetensors + DIR/config.json, written atomically): the learner's state
+ * Checkpoint (DIR/model.safetensors, its metadata holding the config, + DIR/config.json, a copy;
+ * Note [One-file checkpoint] in common.ts): the learner's state
  * (`model.<name>`: the network's parameters and batch-norm buffers, MAML++'s `innerLr.<name>`),
  * Adam's state, and the iteration; a run resumes from it with the same episodes as an
  * uninterrupted one (each iteration seeds the generator from (seed, iteration)).
