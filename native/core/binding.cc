@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cctype>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -72,9 +73,16 @@ void report_external_memory(napi_env env, bool flush = false) {
 
 Shape read_shape(const double* a, int* consumed) {
   Shape s;
+  // Doubles from TypeScript: range-check before converting (a double outside int64_t's range
+  // converts with undefined behaviour), then the element count (Note [Shape limits]).
+  if (!(a[0] >= 0 && a[0] <= kMaxDims) || a[0] != double(int32_t(a[0]))) throw Error("tensor rank " + std::to_string(a[0]) + " is not an integer in [0, 16]");
   s.ndim = int32_t(a[0]);
-  if (s.ndim < 0 || s.ndim > kMaxDims) throw Error("tensor rank " + std::to_string(s.ndim) + " exceeds the maximum of 16");
-  for (int i = 0; i < s.ndim; ++i) s.d[i] = int64_t(a[1 + i]);
+  for (int i = 0; i < s.ndim; ++i) {
+    const double v = a[1 + i];
+    if (!(v >= 0 && v <= double(kMaxNumel)) || v != std::floor(v)) throw Error("dimension " + std::to_string(v) + " is not an integer in [0, 2^53 - 1]");
+    s.d[i] = int64_t(v);
+  }
+  s.checked_numel();
   *consumed = 1 + s.ndim;
   return s;
 }
@@ -196,7 +204,7 @@ Napi::Value FromBuffer(const Napi::CallbackInfo& info) {
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, std::string("tensor: ") + e.what());
   }
-  size_t want = size_t(s.numel()) * dtype_size(dt);
+  size_t want = size_t(s.numel()) * dtype_size(dt);  // checked by read_shape
   if (view.ByteLength() != want)
     throw Napi::Error::New(env, "tensor: " + std::to_string(view.ByteLength()) + " bytes of data for shape " + s.str() + " of " + dtype_name(dt) + " (needs " + std::to_string(want) + ")");
   const char* src = static_cast<const char*>(view.ArrayBuffer().Data()) + view.ByteOffset();

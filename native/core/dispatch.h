@@ -57,7 +57,13 @@ struct ExecArgs {
     if (i >= nin || !in[i].t) throw Error(std::string(op_name(op)) + ": input " + std::to_string(i) + " must be a tensor");
     return *in[i].t;
   }
-  int64_t iattr(int i) const { return int64_t(attrs[i]); }
+  /** Attribute i as an integer; throws unless it is one of magnitude at most 2^53 (Note [Shape limits]). */
+  int64_t iattr(int i) const {
+    const double v = attrs[i];
+    if (!(v >= -double(kMaxNumel) && v <= double(kMaxNumel)))
+      throw Error(std::string(op_name(op)) + ": attribute " + std::to_string(i) + " (" + std::to_string(v) + ") is not an integer of magnitude at most 2^53");
+    return int64_t(v);
+  }
 };
 
 using Kernel = void (*)(ExecArgs&);

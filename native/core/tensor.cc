@@ -1,6 +1,9 @@
 #include "core/tensor.h"
 
 #include <cstdlib>
+#ifdef __linux__
+#include <sys/sysinfo.h>
+#endif
 
 #include "core/cuda_hooks.h"
 #include <mutex>
@@ -27,6 +30,21 @@ std::string Shape::str() const {
     s += std::to_string(d[i]);
   }
   return s + "]";
+}
+
+int64_t Shape::checked_numel() const {
+  int64_t n = 1;
+  bool zero = false;
+  for (int i = 0; i < ndim; ++i) {
+    if (d[i] < 0) throw Error("negative dimension " + std::to_string(d[i]) + " in shape " + str());
+    if (d[i] == 0) {
+      zero = true;
+      continue;
+    }
+    if (__builtin_mul_overflow(n, d[i], &n) || n > kMaxNumel)
+      throw Error("shape " + str() + " has more than 2^53 - 1 elements");
+  }
+  return zero ? 0 : n;
 }
 
 MemStats& mem_stats() {
@@ -87,7 +105,23 @@ void release_cpu_cache() {
   c.cached = 0;
 }
 
+// Physical memory plus swap, read once: a CPU buffer larger than that can never be backed, and
+// with memory overcommit on, asking for it anyway would succeed and then get the process killed
+// when the kernel fills it. Refuse it with an Error instead.
+static size_t machine_memory() {
+  static const size_t total = [] {
+#ifdef __linux__
+    struct sysinfo si;
+    if (sysinfo(&si) == 0) return size_t(si.totalram + si.totalswap) * size_t(si.mem_unit);
+#endif
+    return SIZE_MAX;
+  }();
+  return total;
+}
+
 static void* cpu_alloc(size_t bytes, size_t* capacity) {
+  if (bytes > (size_t(1) << 30) && bytes > machine_memory())
+    throw Error("out of memory: " + std::to_string(bytes) + " bytes is more than this machine's " + std::to_string(machine_memory()) + " bytes of memory and swap");
   size_t cls = bytes >= kCacheMin ? size_class(bytes) : ((bytes + 63) & ~size_t(63));
   if (cls == 0) cls = 64;
   *capacity = cls;
@@ -134,9 +168,7 @@ static void* alloc_bytes(size_t bytes, Device device, size_t* capacity) {
 }
 
 Tensor* new_tensor(DType dtype, const Shape& shape, Device device) {
-  for (int i = 0; i < shape.ndim; ++i)
-    if (shape.d[i] < 0) throw Error("negative dimension in shape " + shape.str());
-  size_t bytes = size_t(shape.numel()) * dtype_size(dtype);
+  size_t bytes = size_t(shape.checked_numel()) * dtype_size(dtype);  // no overflow: Note [Shape limits]
   size_t capacity = 0;
   void* p = alloc_bytes(bytes, device, &capacity);
   auto* st = new Storage();
@@ -159,7 +191,7 @@ Tensor* new_tensor(DType dtype, const Shape& shape, Device device) {
 }
 
 Tensor* new_view(const Tensor& base, const Shape& shape) {
-  if (shape.numel() != base.numel())
+  if (shape.checked_numel() != base.numel())
     throw Error("reshape: cannot view " + base.shape.str() + " as " + shape.str());
   base.st->refs.fetch_add(1, std::memory_order_relaxed);
   auto* t = new Tensor();

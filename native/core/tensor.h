@@ -14,6 +14,13 @@ enum class DType : int32_t { F32 = 0, F64 = 1, I32 = 2 };
 enum class Device : int32_t { CPU = 0, CUDA = 1 };
 constexpr int kNumDevices = 2;
 constexpr int kMaxDims = 16;
+/**
+ * Note [Shape limits]: the most elements a tensor may have, 2^53 - 1 (the largest count a JS number
+ * holds exactly; TypeScript's checkShape refuses more). With at most 8 bytes an element, byte sizes
+ * and offsets then stay far from overflowing int64_t and size_t. `checked_numel` enforces it for
+ * every buffer the addon allocates, so no kernel sees an element count that wrapped around.
+ */
+constexpr int64_t kMaxNumel = (int64_t(1) << 53) - 1;
 
 inline size_t dtype_size(DType d) { return d == DType::F64 ? 8 : 4; }
 const char* dtype_name(DType d);
@@ -52,6 +59,11 @@ struct Shape {
     return true;
   }
   std::string str() const;
+  /**
+   * The element count; throws mg::Error if a dimension is negative or the product of the
+   * non-zero dimensions exceeds kMaxNumel (Note [Shape limits]).
+   */
+  int64_t checked_numel() const;
 };
 
 struct Storage {

@@ -7,8 +7,9 @@ import { release, state, withGradMode, type Node } from './record.js';
 import { add } from '../ops/elementwise.js';
 import { onesLike } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
-import { fmt, sameShape } from '../tensor/shape.js';
+import { checkOptions, fmt, sameShape } from '../tensor/shape.js';
 import { hooks } from '../tensor/hooks.js';
+import { finalName } from '../tensor/public_op.js';
 import { sharesStorage } from '../backend/index.js';
 import { keep, Tensor } from '../tensor/tensor.js';
 
@@ -143,7 +144,7 @@ function checkAnomaly(node: Node, res: readonly (Tensor | null)[]): void {
     const d = g.data();
     for (let k = 0; k < d.length; k++) {
       if (!Number.isFinite(d[k])) {
-        throw new Error(`detectAnomaly: the backward of '${node.name}' returned ${d[k]} in the gradient of its input ${i} (shape ${fmt(g.shape)})`);
+        throw finalName(new Error(`detectAnomaly: the backward of '${node.name}' returned ${d[k]} in the gradient of its input ${i} (shape ${fmt(g.shape)})`));
       }
     }
   });
@@ -176,14 +177,15 @@ function prepareOutputs(op: string, outputs: Tensor[], gradOutputs: GradOptions[
  * not touch `.grad`.
  */
 export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
-  const { createGraph = false, retainGraph = createGraph, allowUnused = false } = opts;
+  checkOptions('grad', opts);
+  const { createGraph = false, retainGraph = createGraph, allowUnused = false } = opts ?? {};
   const outs = asList(outputs);
   const ins = asList(inputs);
   ins.forEach((x, i) => {
     if (!(x instanceof Tensor)) throw new Error(`grad: input ${i} is not a tensor`);
     if (!x.requiresGrad) throw new Error(`grad: input ${i} (shape ${fmt(x.shape)}) does not require grad`);
   });
-  const gos = prepareOutputs('grad', outs, opts.gradOutputs);
+  const gos = prepareOutputs('grad', outs, opts?.gradOutputs);
   const grads = run('grad', outs, gos, new Set(ins), createGraph, retainGraph, false);
   return ins.map((x, i) => {
     const g = grads.get(x);
@@ -230,7 +232,8 @@ function leavesOf(outputs: Tensor[]): Set<Tensor> {
  * workflow). `gradOutput` defaults to 1 for a scalar output.
  */
 export function backward(output: Tensor, gradOutput?: Tensor | null, opts: { createGraph?: boolean; retainGraph?: boolean } = {}): void {
-  const { createGraph = false, retainGraph = createGraph } = opts;
+  checkOptions('backward', opts);
+  const { createGraph = false, retainGraph = createGraph } = opts ?? {};
   const gos = prepareOutputs('backward', [output], gradOutput ?? null);
   const leaves = leavesOf([output]);
   const grads = run('backward', [output], gos, leaves, createGraph, retainGraph, true);

@@ -5,7 +5,7 @@
  * so the primals' own graphs (if they require grad) stay connected for nesting.
  */
 import { grad } from './engine.js';
-import { checkTangents, jvp } from './forward.js';
+import { checkTangents, jvp, jvpBody } from './forward.js';
 import { isGradEnabled } from './engine.js';
 import { alias } from '../ops/convert.js';
 import { mul } from '../ops/elementwise.js';
@@ -13,15 +13,30 @@ import { reshape, stack } from '../ops/movement.js';
 import { sum } from '../ops/reduce.js';
 import { tensor, zeros, zerosLike } from '../tensor/creation.js';
 import { tidy } from '../tensor/memory.js';
-import { fmt } from '../tensor/shape.js';
+import { describeValue, fmt, sameShape } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 type Fn = (...xs: Tensor[]) => Tensor;
 
+function checkFn(op: string, f: unknown): void {
+  if (typeof f !== 'function') throw new Error(`${op}: f must be a function, got ${describeValue(f)}`);
+}
+
+function checkPrimals(op: string, primals: unknown): void {
+  if (!(primals instanceof Tensor) && !Array.isArray(primals)) throw new Error(`${op}: primals must be a tensor or an array of tensors, got ${describeValue(primals)}`);
+}
+
+/** Throws unless `o` is an options object (the default `{}` does not replace a null). */
+function checkOptionsObject(op: string, o: unknown): void {
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error(`${op}: options must be an object, got ${describeValue(o)}`);
+}
+
 /** Inputs to differentiate: aliases that require grad, still connected to the primals' graphs. */
 function inputsFor(op: string, primals: readonly Tensor[]): Tensor[] {
+  if (!Array.isArray(primals)) throw new Error(`${op}: primals must be an array of tensors, got ${describeValue(primals)}`);
   return primals.map((p, i) => {
     if (!(p instanceof Tensor)) throw new Error(`${op}: primal ${i} is not a tensor`);
+    p.handle(op);
     if (p.dtype === 'int32') throw new Error(`${op}: primal ${i} is int32; only floating-point inputs can be differentiated`);
     const a = alias(p);
     a.requiresGrad = true;
@@ -45,11 +60,16 @@ function scalarOut(op: string, y: Tensor): void {
  * several times.
  */
 export function vjp(f: Fn, primals: readonly Tensor[]): [Tensor, (cotangent: Tensor) => Tensor[]] {
+  checkFn('vjp', f);
   const xs = inputsFor('vjp', primals);
   const y = f(...xs);
   if (!(y instanceof Tensor)) throw new Error('vjp: f must return a tensor');
   const createGraph = nested(primals);
   const fn = (ct: Tensor): Tensor[] => {
+    if (!(ct instanceof Tensor)) throw new Error(`vjp: the cotangent must be a tensor of the output's shape ${fmt(y.shape)}, got ${describeValue(ct)}`);
+    ct.handle('vjp');
+    if (!sameShape(ct.shape, y.shape)) throw new Error(`vjp: the cotangent has shape ${fmt(ct.shape)} but f's output has shape ${fmt(y.shape)}`);
+    if (ct.device !== y.device) throw new Error(`vjp: the cotangent is on ${ct.device} but f's output is on ${y.device}`);
     if (!y.requiresGrad) return xs.map((x) => zerosLike(x));
     const gs = grad(y, xs, { gradOutputs: ct, createGraph, retainGraph: true, allowUnused: true });
     return gs.map((g, i) => g ?? zerosLike(xs[i]));
@@ -62,14 +82,15 @@ export function vjp(f: Fn, primals: readonly Tensor[]): [Tensor, (cotangent: Ten
  * `f` with respect to every argument (zeros for arguments it does not use).
  */
 export function valueAndGrad(f: Fn): (...args: Tensor[]) => [Tensor, Tensor[]] {
-  return (...args: Tensor[]) => {
+  checkFn('valueAndGrad', f);
+  return (...args: Tensor[]) => tidy((): [Tensor, Tensor[]] => {
     const xs = inputsFor('valueAndGrad', args);
     const y = f(...xs);
     scalarOut('valueAndGrad', y);
     if (!y.requiresGrad) return [y, xs.map((x) => zerosLike(x))];
     const gs = grad(y, xs, { createGraph: nested(args), allowUnused: true });
     return [y, gs.map((g, i) => g ?? zerosLike(xs[i]))];
-  };
+  });
 }
 
 /** Options of {@link hvp}. */
@@ -103,15 +124,29 @@ function dot(a: readonly Tensor[], b: readonly Tensor[]): Tensor {
  * computation, 'rev-rev' differentiates <grad f, v> once more.
  */
 export function hvp(f: Fn, primals: readonly Tensor[], tangents: readonly Tensor[], opts: HvpOptions = {}): [Tensor, Tensor[]] {
+  checkFn('hvp', f);
+  checkOptionsObject('hvp', opts);
   const { mode = 'fwd-rev' } = opts;
   checkTangents('hvp', primals, tangents);
+  // Note [Transforms free their intermediates]: only the results outlive the call.
+  return tidy(() => hvpBody(f, primals, tangents, mode));
+}
+
+/**
+ * Note [Transforms free their intermediates]: hvp, vhp, hessian, jacobian, jvp and valueAndGrad
+ * run in their own `tidy` scope, so a plain loop of calls (no tidy, no await) leaves exactly their
+ * results alive: f's activations, the aliases of the primals, the gradient graph and its tangents
+ * are freed when the call returns (results that must stay differentiable for an outer transform
+ * keep what their graph needs: Note [Scope frees graphs] in tensor/scope.ts).
+ */
+function hvpBody(f: Fn, primals: readonly Tensor[], tangents: readonly Tensor[], mode: HvpOptions['mode']): [Tensor, Tensor[]] {
   if (mode === 'fwd-rev') {
     const xs = inputsFor('hvp', primals);
     // Forward mode pushes the tangents through the backward pass whatever the grad mode, so the
     // gradient need not be recorded unless something outside differentiates the result.
     const outer = isGradEnabled() && primals.some((p) => p.requiresGrad);
     let value: Tensor | null = null;
-    const [, hv] = jvp(
+    const [, hv] = jvpBody(
       (...ds: Tensor[]) => {
         const [y, gs] = gradOf('hvp', f, ds, outer);
         value = y;
@@ -120,9 +155,9 @@ export function hvp(f: Fn, primals: readonly Tensor[], tangents: readonly Tensor
       xs,
       tangents,
     );
-    return [value!, hv];
+    return [value!, hv as Tensor[]];
   }
-  if (mode === 'rev-rev') return vhp(f, primals, tangents, 'hvp');
+  if (mode === 'rev-rev') return vhpBody(f, primals, tangents, 'hvp');
   throw new Error(`hvp: mode must be 'fwd-rev' or 'rev-rev', got ${String(mode)}`);
 }
 
@@ -131,13 +166,22 @@ export function hvp(f: Fn, primals: readonly Tensor[], tangents: readonly Tensor
  * (H is symmetric for smooth f, so this equals `hvp`.)
  */
 export function vhp(f: Fn, primals: readonly Tensor[], v: readonly Tensor[], op = 'vhp'): [Tensor, Tensor[]] {
+  checkFn(op, f);
   checkTangents(op, primals, v);
+  return tidy(() => vhpBody(f, primals, v, op));
+}
+
+function vhpBody(f: Fn, primals: readonly Tensor[], v: readonly Tensor[], op: string): [Tensor, Tensor[]] {
   const xs = inputsFor(op, primals);
   const [y, gs] = gradOf(op, f, xs);
-  if (!gs.some((g) => g.requiresGrad)) return [y, xs.map((x) => zerosLike(x))];
+  // The first backward kept y's graph for the second; unless an outer transform differentiates
+  // the value, return it cut off from that graph so the scope can free it.
+  const outer = nested(primals);
+  const value = outer ? y : y.detach();
+  if (!gs.some((g) => g.requiresGrad)) return [value, xs.map((x) => zerosLike(x))];
   const d = dot(gs, v);
-  const hv = grad(d, xs, { createGraph: nested(primals), allowUnused: true });
-  return [y, hv.map((h, i) => h ?? zerosLike(xs[i]))];
+  const hv = grad(d, xs, { createGraph: outer, allowUnused: true });
+  return [value, hv.map((h, i) => h ?? zerosLike(xs[i]))];
 }
 
 /** Options of {@link jacobian}. */
@@ -151,7 +195,13 @@ export interface JacobianOptions {
  * for several, one such tensor per primal.
  */
 export function jacobian(f: Fn, primals: Tensor | readonly Tensor[], opts: JacobianOptions = {}): Tensor | Tensor[] {
-  const { mode = 'rev' } = opts;
+  checkFn('jacobian', f);
+  checkOptionsObject('jacobian', opts);
+  checkPrimals('jacobian', primals);
+  return tidy(() => jacobianBody(f, primals, opts.mode ?? 'rev'));
+}
+
+function jacobianBody(f: Fn, primals: Tensor | readonly Tensor[], mode: JacobianOptions['mode']): Tensor | Tensor[] {
   const single = primals instanceof Tensor;
   const ps = single ? [primals as Tensor] : [...(primals as readonly Tensor[])];
   let result: Tensor[];
@@ -204,12 +254,17 @@ function basis(k: number, like: Tensor): Tensor {
  * several, `H[i][j]` of shape [...s_i, ...s_j].
  */
 export function hessian(f: Fn, primals: Tensor | readonly Tensor[]): Tensor | Tensor[][] {
+  checkFn('hessian', f);
+  checkPrimals('hessian', primals);
+  inputsFor('hessian', primals instanceof Tensor ? [primals] : primals).forEach((a) => a.dispose()); // checks them
   const single = primals instanceof Tensor;
   const ps = single ? [primals as Tensor] : [...(primals as readonly Tensor[])];
-  const blocks = ps.map((_, i) =>
-    jacobian((...xs: Tensor[]) => gradOf('hessian', f, xs)[1][i], ps, { mode: 'rev' }) as Tensor[],
-  );
-  return single ? blocks[0][0] : blocks;
+  return tidy(() => {
+    const blocks = ps.map((_, i) =>
+      jacobianBody((...xs: Tensor[]) => gradOf('hessian', f, xs)[1][i], ps, 'rev') as Tensor[],
+    );
+    return single ? blocks[0][0] : blocks;
+  });
 }
 
 /** Options of {@link constantGrad}. */

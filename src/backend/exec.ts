@@ -6,14 +6,20 @@
 import { addon, type NativeHandle } from './addon.js';
 import { checkOpcodes, type OpCode } from './opcodes.js';
 import { DTYPE_CODE, DEVICE_CODE, type DType, type Device } from '../tensor/dtype.js';
+import { checkShape, shapeOk } from '../tensor/shape.js';
 
 /** The attribute buffer shared with the addon. */
 export const A = new Float64Array(1024);
 const CAP = addon.init(A);
 checkOpcodes(addon.opNames());
 
-/** Writes the output header; returns the index where the op's attributes start. */
-export function header(dtype: DType, device: Device, shape: readonly number[]): number {
+/**
+ * Writes the output header; returns the index where the op's attributes start. Every native
+ * allocation goes through here, so this is where an output shape is checked against Note [Shape
+ * limits] (tensor/shape.ts): an Error naming `op` instead of a count that wraps around in native code.
+ */
+export function header(dtype: DType, device: Device, shape: readonly number[], op = 'metagrad'): number {
+  if (!shapeOk(shape, dtype)) checkShape(op, shape, dtype);
   A[0] = DTYPE_CODE[dtype];
   A[1] = DEVICE_CODE[device];
   const n = shape.length;

@@ -4,9 +4,13 @@
  *
  * Checkpoint (DIR/model.safetensors, written atomically by mg.io.save): the network's tensors
  * under `model.<name>`, Meta-SGD's learned rates under `lrs.<i>`, Adam's buffers under
- * `optim.<param index>.<buffer>`; the metadata holds `iteration` and `optim` (a JSON object with
- * the optimizer's parameter groups and per-parameter step counts). DIR/config.json (written via a
- * temporary file and a rename) holds the hyper-parameters and the same iteration.
+ * `optim.<param index>.<buffer>`; the metadata holds `iteration`, `optim` (a JSON object with
+ * the optimizer's parameter groups and per-parameter step counts) and `config`, the run's
+ * configuration with that iteration. Note [One-file checkpoint]: the file is renamed into place in
+ * one step, so the model, the optimizer and the config it belongs to change together; a kill at
+ * any moment leaves either the previous checkpoint or the new one. DIR/config.json is a readable
+ * copy of `config`, written after it: {@link openRunDir} rewrites it from the checkpoint when a kill
+ * came between the two (and checkpoints without `config`, from before, still load with it).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -184,11 +188,73 @@ export function writeFileAtomic(file: string, text: string | Uint8Array): void {
   fs.renameSync(tmp, file);
 }
 
-export function readConfig(dir: string): RunConfig {
+/**
+ * The text of DIR's run config: the checkpoint's own copy (Note [One-file checkpoint]) when
+ * DIR/model.safetensors has one, else DIR/config.json; with the path it came from.
+ */
+export function readConfigText(dir: string): { text: string; path: string } {
+  const model = modelPath(dir);
+  if (fs.existsSync(model)) {
+    const cfg = mg.io.loadMetadata(model).config;
+    if (cfg !== undefined) return { text: cfg, path: `${model} (metadata 'config')` };
+  }
   const p = configPath(dir);
-  let cfg: RunConfig;
+  return { text: fs.readFileSync(p, 'utf8'), path: p };
+}
+
+/** Names of the temporary files of atomic writes: mg.io.save's and {@link writeFileAtomic}'s. */
+const TEMP_FILE = /^(?:\..+\.(\d+)\.[0-9a-f]+|.+\.(\d+)\.\d+)\.tmp$/;
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return false; // nothing of this process is being written yet
   try {
-    cfg = JSON.parse(fs.readFileSync(p, 'utf8')) as RunConfig;
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Prepares DIR for a `train` run and says whether it resumes: removes the temporary files that
+ * killed runs left behind (those of processes no longer alive), rewrites DIR/config.json from the
+ * checkpoint if a kill came between the two renames (Note [One-file checkpoint]), and for a fresh
+ * run (no checkpoint) removes DIR/metrics.jsonl, so the new run's metrics are not appended to the
+ * records of one that was killed before its first checkpoint.
+ */
+export function openRunDir(dir: string): { resuming: boolean } {
+  if (!fs.existsSync(dir)) return { resuming: false };
+  for (const name of fs.readdirSync(dir)) {
+    const m = TEMP_FILE.exec(name);
+    if (m === null) continue;
+    if (!processAlive(Number(m[1] ?? m[2]))) fs.rmSync(path.join(dir, name), { force: true });
+  }
+  const model = modelPath(dir);
+  if (fs.existsSync(model)) {
+    const saved = mg.io.loadMetadata(model).config;
+    if (saved !== undefined) {
+      const text = `${JSON.stringify(JSON.parse(saved), null, 2)}\n`;
+      let current: string | null = null;
+      try {
+        current = fs.readFileSync(configPath(dir), 'utf8');
+      } catch {
+        // missing: written below
+      }
+      if (current !== text) writeFileAtomic(configPath(dir), text);
+    }
+  }
+  const resuming = fs.existsSync(model) && fs.existsSync(configPath(dir));
+  if (!resuming) fs.rmSync(metricsPath(dir), { force: true });
+  return { resuming };
+}
+
+export function readConfig(dir: string): RunConfig {
+  let cfg: RunConfig;
+  let p = configPath(dir);
+  try {
+    const r = readConfigText(dir);
+    p = r.path;
+    cfg = JSON.parse(r.text) as RunConfig;
   } catch (e) {
     throw new Error(`cannot read ${p}: ${(e as Error).message}`);
   }
@@ -204,7 +270,7 @@ export function readConfig(dir: string): RunConfig {
  */
 export function saveRun(dir: string, cfg: object, tensors: Map<string, mg.Tensor>, opt: mg.optim.Adam | null, iteration: number): void {
   const all = new Map(tensors);
-  const metadata: Record<string, string> = { format: 'metagrad-cli/1', iteration: String(iteration) };
+  const metadata: Record<string, string> = { format: 'metagrad-cli/1', iteration: String(iteration), config: JSON.stringify({ ...cfg, iteration }) };
   let sd: OptimizerStateDict | null = null;
   if (opt !== null) {
     sd = opt.stateDict();
@@ -222,6 +288,7 @@ export function saveRun(dir: string, cfg: object, tensors: Map<string, mg.Tensor
   } finally {
     if (sd !== null) for (const st of Object.values(sd.state)) for (const v of Object.values(st)) if (v instanceof mg.Tensor) v.dispose();
   }
+  // The readable copy (Note [One-file checkpoint]): the same text openRunDir would write.
   writeFileAtomic(configPath(dir), `${JSON.stringify({ ...cfg, iteration }, null, 2)}\n`);
 }
 

@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, optionValues, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { configPath, EVAL_SEED, iterationSeed, loadRun, metricsPath, modelPath, runTrainingLoop, stoppedEarly, timeLimitOpt, saveRun, trimMetrics, withPrefix, writeFigure } from './common.js';
+import { configPath, EVAL_SEED, openRunDir, readConfigText, iterationSeed, loadRun, metricsPath, modelPath, runTrainingLoop, stoppedEarly, timeLimitOpt, saveRun, trimMetrics, withPrefix, writeFigure } from './common.js';
 import { learningCurveSvg } from './plot.js';
 import { COLORS, figure, lineChart, num, type LineSeries } from './svg.js';
 
@@ -171,10 +171,12 @@ function configFrom(values: Record<string, string | boolean | undefined>): L2LCo
 }
 
 function readL2LConfig(dir: string): L2LConfig {
-  const p = configPath(dir);
+  let p = configPath(dir);
   let cfg: L2LConfig;
   try {
-    cfg = JSON.parse(fs.readFileSync(p, 'utf8')) as L2LConfig;
+    const r = readConfigText(dir);
+    p = r.path;
+    cfg = JSON.parse(r.text) as L2LConfig;
   } catch (e) {
     throw new Error(`cannot read ${p}: ${(e as Error).message}`);
   }
@@ -214,7 +216,7 @@ export async function trainL2l(argv: string[], io: CliIO): Promise<number> {
   const saveEvery = intOpt(values, 'save-every', 50);
   const logEvery = intOpt(values, 'log-every', 10);
   let cfg = configFrom(values);
-  const resuming = fs.existsSync(modelPath(out)) && fs.existsSync(configPath(out));
+  const { resuming } = openRunDir(out);
   if (resuming) {
     const saved = readL2LConfig(out);
     const given = (opt: string, key: keyof L2LConfig) => (opt === 'no-preprocess' ? values[opt] !== undefined && saved.preprocess !== cfg.preprocess : values[opt] !== undefined && saved[key] !== cfg[key]);

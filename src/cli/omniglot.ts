@@ -14,7 +14,8 @@
  * test/meta/mamlpp.test.ts); `--algo mamlpp` turns the switches on, each with its own option for
  * ablations. The data is read from `--data PATH` (a folder with the official zips, or one zip).
  *
- * Checkpoint (DIR/model.safetensors + DIR/config.json, written atomically): the learner's state
+ * Checkpoint (DIR/model.safetensors, its metadata holding the config, + DIR/config.json, a copy;
+ * Note [One-file checkpoint] in common.ts): the learner's state
  * (`model.<name>`: the network's parameters and batch-norm buffers, MAML++'s `innerLr.<name>`),
  * Adam's state, and the iteration; a run resumes from it with the same episodes as an
  * uninterrupted one (each iteration seeds the generator from (seed, iteration)).
@@ -23,7 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
-import { configPath, loadRun, modelPath, runTrainingLoop, stoppedEarly, timeLimitOpt, saveRun, trimMetrics, withPrefix } from './common.js';
+import { configPath, loadRun, openRunDir, readConfigText, modelPath, runTrainingLoop, stoppedEarly, timeLimitOpt, saveRun, trimMetrics, withPrefix } from './common.js';
 
 
 export const OMNIGLOT_ALGOS = ['maml', 'fomaml', 'mamlpp', 'imaml'] as const;
@@ -243,10 +244,12 @@ function loadTrainingSet(cfg: OmniglotRunConfig): mg.data.OmniglotDataset {
 }
 
 function readOmniglotConfig(dir: string): OmniglotRunConfig {
-  const p = configPath(dir);
+  let p = configPath(dir);
   let cfg: OmniglotRunConfig;
   try {
-    cfg = JSON.parse(fs.readFileSync(p, 'utf8')) as OmniglotRunConfig;
+    const r = readConfigText(dir);
+    p = r.path;
+    cfg = JSON.parse(r.text) as OmniglotRunConfig;
   } catch (e) {
     throw new Error(`cannot read ${p}: ${(e as Error).message}`);
   }
@@ -288,7 +291,7 @@ export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> 
   const saveEvery = intOpt(values, 'save-every', 100);
   const logEvery = intOpt(values, 'log-every', 10);
   let cfg = configFrom(values);
-  const resuming = fs.existsSync(modelPath(out)) && fs.existsSync(configPath(out));
+  const { resuming } = openRunDir(out);
   if (resuming) {
     const saved = readOmniglotConfig(out);
     const conflicts = FIXED.filter(([opt, key]) => values[opt] !== undefined && saved[key] !== cfg[key]).map(([opt, key]) => `--${opt} (${String(cfg[key])}; the checkpoint has ${String(saved[key])})`);

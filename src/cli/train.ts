@@ -18,7 +18,7 @@ import * as mg from '../index.js';
 import { OMNIGLOT_TRAIN_USAGE, trainOmniglot } from './omniglot.js';
 import { choiceOpt, deviceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, peekOption, strOpt, UsageError, type CliIO } from './args.js';
 import {
-  ALGOS, buildLearner, buildNet, configPath, loadCheckpoint, mamlStep, modelPath, pretrainTasks, readConfig, runTrainingLoop, stoppedEarly, timeLimitOpt, saveCheckpoint, trimMetrics,
+  ALGOS, buildLearner, buildNet, loadCheckpoint, mamlStep, openRunDir, pretrainTasks, readConfig, runTrainingLoop, stoppedEarly, timeLimitOpt, saveCheckpoint, trimMetrics,
   TASKS, type Algo, type RunConfig, type TaskName,
 } from './common.js';
 
@@ -121,7 +121,7 @@ export async function train(argv: string[], io: CliIO): Promise<number> {
   const saveEvery = intOpt(values, 'save-every', 500);
   const logEvery = intOpt(values, 'log-every', 10);
   let cfg = configFrom(values);
-  const resuming = fs.existsSync(modelPath(out)) && fs.existsSync(configPath(out));
+  const { resuming } = openRunDir(out);
   if (resuming) {
     const saved = readConfig(out);
     const conflicts = FIXED.filter(([opt, key]) => values[opt] !== undefined && saved[key] !== cfg[key]).map(([opt, key]) => `--${opt} (${String(cfg[key])}; the checkpoint has ${String(saved[key])})`);

@@ -8,6 +8,6 @@
  * ```
  */
 export {
-  save, saveAsync, load, loadAsync, MAX_HEADER_BYTES,
+  save, saveAsync, load, loadAsync, loadMetadata, MAX_HEADER_BYTES,
   type TensorDict, type LoadOptions, type Loaded,
 } from './safetensors.js';

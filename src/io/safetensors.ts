@@ -392,6 +392,29 @@ export function load(path: string, options: LoadOptions = {}): Loaded {
   }
 }
 
+/**
+ * The `__metadata__` of a safetensors file, reading only its header (which is validated as
+ * {@link load} validates it). Checkpoints keep small records there, e.g. the CLI's run config.
+ */
+export function loadMetadata(path: string): Record<string, string> {
+  const op = 'io.loadMetadata';
+  let fd: number;
+  try {
+    fd = fs.openSync(path, 'r');
+  } catch (e) {
+    throw new Error(`${op}: cannot open ${path}: ${describe(e)}`, { cause: e });
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    const n = headerLength(op, path, size >= 8 ? readFully(op, path, fd, 8, 0) : new Uint8Array(8), size);
+    return parseHeader(op, path, readFully(op, path, fd, n, 8), size - 8 - n).metadata;
+  } catch (e) {
+    throw wrapIo(op, path, e);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** {@link load} with non-blocking file reads (the tensors themselves are created synchronously). */
 export async function loadAsync(path: string, options: LoadOptions = {}): Promise<Loaded> {
   const op = 'io.loadAsync';

@@ -12,8 +12,9 @@ import { tidy } from '../tensor/memory.js';
 import { logSoftmax } from '../ops/softmax.js';
 import { batchNormTrain } from '../ops/batchnorm.js';
 import { copy_ } from '../ops/inplace.js';
-import { fmt } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { checkOptions, fmt } from '../tensor/shape.js';
+import { checkTensorArg, Tensor } from '../tensor/tensor.js';
+import { publicOp } from '../tensor/public_op.js';
 
 export { conv2d, type Conv2dOptions } from '../ops/conv.js';
 export { maxPool2d, avgPool2d, type Pool2dOptions } from '../ops/pool.js';
@@ -31,7 +32,10 @@ function reduce(loss: Tensor, r: Reduction): Tensor {
 }
 
 /** `x @ weight^T + bias` with weight [out, in] (x may have any leading dims). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+export const linear = publicOp('linear', function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  checkTensorArg('linear', 'input', x);
+  checkTensorArg('linear', 'weight', weight);
+  if (bias !== undefined && bias !== null) checkTensorArg('linear', 'bias', bias);
   if (weight.ndim !== 2) throw new Error(`linear: weight must be [out, in], got ${fmt(weight.shape)}`);
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new Error(`linear: input ${fmt(x.shape)} has ${x.shape[x.ndim - 1]} features but weight ${fmt(weight.shape)} expects ${weight.shape[1]}`);
@@ -41,7 +45,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   }
   const y = matmulT(x, weight, false, true);
   return bias ? y.add(bias) : y;
-}
+});
 
 /** Options of {@link batchNorm}. */
 export interface BatchNormOptions {
@@ -63,8 +67,13 @@ export interface BatchNormOptions {
  * statistics are given, updates them in place (the variance with the unbiased estimate, as
  * PyTorch does). In eval mode it uses the running statistics.
  */
-export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions = {}): Tensor {
-  const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = opts;
+export const batchNorm = publicOp('batchNorm', function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions = {}): Tensor {
+  checkTensorArg('batchNorm', 'input', x);
+  checkOptions('batchNorm', opts);
+  const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = opts ?? {};
+  for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
+    if (t !== null && t !== undefined) checkTensorArg('batchNorm', name, t);
+  }
   if (x.ndim < 2) throw new Error(`batchNorm: input must be [N, C, ...], got ${fmt(x.shape)}`);
   const C = x.shape[1];
   for (const [name, t] of [['runningMean', runningMean], ['runningVar', runningVar], ['weight', weight], ['bias', bias]] as const) {
@@ -106,7 +115,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   if (weight) y = y.mul(weight.reshape(bshape));
   if (bias) y = y.add(bias.reshape(bshape));
   return y;
-}
+});
 
 /** Options of {@link crossEntropy}. */
 export interface CrossEntropyOptions {
@@ -119,8 +128,11 @@ export interface CrossEntropyOptions {
  * Cross-entropy of logits [N, C] (or [N, C, d1, ...]) against int32 class indices [N] (or
  * [N, d1, ...]), or against class probabilities with the logits' shape (torch semantics).
  */
-export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
-  const { reduction = 'mean', labelSmoothing = 0 } = opts;
+export const crossEntropy = publicOp('crossEntropy', function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  checkTensorArg('crossEntropy', 'logits', logits);
+  checkTensorArg('crossEntropy', 'target', target);
+  checkOptions('crossEntropy', opts);
+  const { reduction = 'mean', labelSmoothing = 0 } = opts ?? {};
   checkReduction('crossEntropy', reduction);
   if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`);
   if (logits.ndim < 1 || logits.dtype === 'int32') throw new Error(`crossEntropy: logits must be floating point [N, C, ...], got ${logits.dtype} ${fmt(logits.shape)}`);
@@ -149,23 +161,27 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
     loss = p.mul(lsm).sum(classAxis).neg();
   }
   return reduce(loss, reduction);
-}
+});
 
 /** Mean squared error (or its sum, or elementwise with 'none'); shapes broadcast. */
-export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
-  const { reduction = 'mean' } = opts;
+export const mseLoss = publicOp('mseLoss', function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
+  checkTensorArg('mseLoss', 'input', input);
+  checkTensorArg('mseLoss', 'target', target);
+  checkOptions('mseLoss', opts);
+  const { reduction = 'mean' } = opts ?? {};
   checkReduction('mseLoss', reduction);
   return reduce(input.sub(target).square(), reduction);
-}
+});
 
 /**
  * `log(1 + exp(x))` computed stably as `logsumexp([0, x])`: smooth everywhere (its derivative is
  * `sigmoid(x)` exactly, also at 0, where `relu(x) + log(1 + exp(-|x|))` would hit the kinks of
  * relu and abs and give a wrong subgradient), and finite for any |x|.
  */
-export function softplus(x: Tensor): Tensor {
+export const softplus = publicOp('softplus', function softplus(x: Tensor): Tensor {
+  checkTensorArg('softplus', 'x', x);
   return stack([zerosLike(x), x], -1).logsumexp(-1);
-}
+});
 
 /** Options of {@link binaryCrossEntropyWithLogits}. */
 export interface BceWithLogitsOptions {
@@ -184,8 +200,12 @@ export interface BceWithLogitsOptions {
  * absolute terms (a loss below that, e.g. e^-100 for x = 100, t = 1, comes out as 0: there is
  * no log1p primitive).
  */
-export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: BceWithLogitsOptions = {}): Tensor {
-  const { reduction = 'mean', posWeight = null } = opts;
+export const binaryCrossEntropyWithLogits = publicOp('binaryCrossEntropyWithLogits', function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts: BceWithLogitsOptions = {}): Tensor {
+  checkTensorArg('binaryCrossEntropyWithLogits', 'logits', logits);
+  checkTensorArg('binaryCrossEntropyWithLogits', 'target', target);
+  checkOptions('binaryCrossEntropyWithLogits', opts);
+  const { reduction = 'mean', posWeight = null } = opts ?? {};
+  if (posWeight !== null && posWeight !== undefined) checkTensorArg('binaryCrossEntropyWithLogits', 'posWeight', posWeight);
   checkReduction('binaryCrossEntropyWithLogits', reduction);
   if (logits.dtype === 'int32') throw new Error('binaryCrossEntropyWithLogits: logits must be floating point, got int32');
   if (logits.ndim !== target.ndim || logits.shape.some((d, i) => d !== target.shape[i])) {
@@ -200,14 +220,16 @@ export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opt
     loss = softplus(logits).sub(logits.mul(t));
   }
   return reduce(loss, reduction);
-}
+});
 
 /**
  * Fraction of correct predictions: the argmax of `logits` over the class axis (1 for [N, C, ...],
  * 0 for a single [C] vector) against int32 `labels` ([N, ...]). Returns a number in [0, 1];
  * not differentiable (a metric).
  */
-export function accuracy(logits: Tensor, labels: Tensor): number {
+export const accuracy = publicOp('accuracy', function accuracy(logits: Tensor, labels: Tensor): number {
+  checkTensorArg('accuracy', 'logits', logits);
+  checkTensorArg('accuracy', 'labels', labels);
   if (labels.dtype !== 'int32') throw new Error(`accuracy: labels must be int32 class indices, got ${labels.dtype}`);
   const classAxis = logits.ndim === 1 ? 0 : 1;
   const want = logits.shape.filter((_, i) => i !== classAxis);
@@ -216,4 +238,4 @@ export function accuracy(logits: Tensor, labels: Tensor): number {
   }
   if (labels.size === 0) throw new Error('accuracy: no labels');
   return noGrad(() => tidy(() => logits.argmax(classAxis).eq(labels).sum().item())) / labels.size;
-}
+});

@@ -140,7 +140,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   }
   const xin = unbatched ? x.reshape(xs) : x;
   const shape = [xs[0], O, g.out[0], g.out[1]];
-  writeAttrs(op, header(x.dtype, x.device, shape), g);
+  writeAttrs(op, header(x.dtype, x.device, shape, op), g);
   const bh = bias ? bias.handle(op) : null;
   const y = new Tensor(exec(Op.CONV2D, xin.handle(op), weight.handle(op), bh), shape, x.dtype, x.device);
   const b = bias ?? null;
@@ -187,7 +187,7 @@ export function conv2dInputGrad(gradOut: Tensor, weight: Tensor, inputShape: rea
     throw new Error(`${op}: gradOut ${fmt(gradOut.shape)} should be ${fmt(unbatched ? expected.slice(1) : expected)} for input ${fmt(inputShape)} and weight ${fmt(weight.shape)}`);
   }
   const gin = unbatched ? gradOut.reshape(gs) : gradOut;
-  writeAttrs(op, header(gradOut.dtype, gradOut.device, xs), g);
+  writeAttrs(op, header(gradOut.dtype, gradOut.device, xs, op), g);
   const dx = new Tensor(exec(Op.CONV2D_INPUT_GRAD, gin.handle(op), weight.handle(op)), xs, gradOut.dtype, gradOut.device);
   if (needsRecord(gin, weight)) {
     // Bilinear: <inputGrad(g, w), H> = <g, conv2d(H, w)> = <weightGrad(g, H), w>.
@@ -225,7 +225,7 @@ export function conv2dWeightGrad(gradOut: Tensor, x: Tensor, weightShape: readon
   }
   const gin = unbatched ? gradOut.reshape(gs) : gradOut;
   const xin = unbatched ? x.reshape(xs) : x;
-  writeAttrs(op, header(x.dtype, x.device, ws), g);
+  writeAttrs(op, header(x.dtype, x.device, ws, op), g);
   const dw = new Tensor(exec(Op.CONV2D_WEIGHT_GRAD, gin.handle(op), xin.handle(op)), ws, x.dtype, x.device);
   if (needsRecord(gin, xin)) {
     // Bilinear: <weightGrad(g, x), K> = <g, conv2d(x, K)> = <inputGrad(g, K), x>.

@@ -5,11 +5,14 @@ import { needsRecord, record } from '../autograd/record.js';
 import type { DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 
-/** `x` converted to `dtype` (float to int32 truncates toward zero; such results carry no gradient). */
-export function cast(x: Tensor, dtype: DType): Tensor {
+/**
+ * `x` converted to `dtype` (float to int32 truncates toward zero; such results carry no gradient).
+ * `op` names the public op in errors (an op promoting its operands passes its own name).
+ */
+export function cast(x: Tensor, dtype: DType, op = 'to'): Tensor {
   if (dtype === x.dtype) return x;
-  header(dtype, x.device, x.shape);
-  const y = new Tensor(exec(Op.CAST, x.handle('to')), x.shape, dtype, x.device);
+  header(dtype, x.device, x.shape, op);
+  const y = new Tensor(exec(Op.CAST, x.handle(op)), x.shape, dtype, x.device);
   if (dtype !== 'int32' && x.dtype !== 'int32' && needsRecord(x)) {
     record(y, 'cast', [x], (g) => [cast(g, x.dtype)], ([t]) => t && cast(t, dtype));
   }

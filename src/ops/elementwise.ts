@@ -8,34 +8,31 @@ import { needsRecord, record, type JvpRule, type VjpRule } from '../autograd/rec
 import { broadcastTo, sumToShape } from './sum_to_shape.js';
 import { Op, type OpCode } from '../backend/opcodes.js';
 import { promoteTypes, type DType } from '../tensor/dtype.js';
-import { broadcastShapes, fmt, sameShape } from '../tensor/shape.js';
+import { broadcastShapes, describeValue, fmt, sameShape } from '../tensor/shape.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
+import { cast } from './convert.js';
 
-function checkScalar(name: string, v: number): void {
-  if (typeof v !== 'number') throw new Error(`${name}: expected a tensor or a number, got ${typeof v}`);
-}
 
 /** The dtype both operands take before the op (ints meet non-integer scalars as float32). */
 function operandType(name: string, a: TensorLike, b: TensorLike): DType {
   if (typeof a === 'number') {
     if (typeof b === 'number') throw new Error(`${name}: at least one operand must be a tensor`);
-    checkScalar(name, a);
+    if (!(b instanceof Tensor)) throw new Error(`${name}: expected a tensor or a number, got ${describeValue(b)}`);
     return b.dtype === 'int32' && !Number.isInteger(a) ? 'float32' : b.dtype;
   }
-  if (!(a instanceof Tensor)) throw new Error(`${name}: expected a tensor or a number, got ${String(a)}`);
+  if (!(a instanceof Tensor)) throw new Error(`${name}: expected a tensor or a number, got ${describeValue(a)}`);
   if (typeof b === 'number') {
-    checkScalar(name, b);
     return a.dtype === 'int32' && !Number.isInteger(b) ? 'float32' : a.dtype;
   }
-  if (!(b instanceof Tensor)) throw new Error(`${name}: expected a tensor or a number, got ${String(b)}`);
+  if (!(b instanceof Tensor)) throw new Error(`${name}: expected a tensor or a number, got ${describeValue(b)}`);
   if (a.device !== b.device) {
     throw new Error(`${name}: tensors are on different devices (${a.device} ${fmt(a.shape)} and ${b.device} ${fmt(b.shape)})`);
   }
   return promoteTypes(a.dtype, b.dtype);
 }
 
-function asType(t: Tensor, d: DType): Tensor {
-  return t.dtype === d ? t : t.to(d);
+function asType(t: Tensor, d: DType, name: string): Tensor {
+  return t.dtype === d ? t : cast(t, d, name);
 }
 
 /** @internal Shared body of the binary ops; `outType` overrides the result dtype (comparisons). */
@@ -45,7 +42,7 @@ export function binary(op: OpCode, name: string, a: TensorLike, b: TensorLike, o
   let ha, hb, shape: readonly number[], device;
   let ca: Operand | undefined, cb: Operand | undefined; // the operands after promotion
   if (typeof a === 'number') {
-    const tb = asType(b as Tensor, dt);
+    const tb = asType(b as Tensor, dt, name);
     ca = a;
     cb = tb;
     ha = a;
@@ -53,7 +50,7 @@ export function binary(op: OpCode, name: string, a: TensorLike, b: TensorLike, o
     shape = tb.shape;
     device = tb.device;
   } else if (typeof b === 'number') {
-    const ta = asType(a, dt);
+    const ta = asType(a, dt, name);
     ca = ta;
     cb = b;
     ha = ta.handle(name);
@@ -61,8 +58,8 @@ export function binary(op: OpCode, name: string, a: TensorLike, b: TensorLike, o
     shape = ta.shape;
     device = ta.device;
   } else {
-    const ta = asType(a, dt);
-    const tb = asType(b, dt);
+    const ta = asType(a, dt, name);
+    const tb = asType(b, dt, name);
     ca = ta;
     cb = tb;
     ha = ta.handle(name);
@@ -71,7 +68,7 @@ export function binary(op: OpCode, name: string, a: TensorLike, b: TensorLike, o
     device = ta.device;
   }
   const od = outType ?? dt;
-  header(od, device, shape);
+  header(od, device, shape, name);
   const y = new Tensor(exec(op, ha, hb), shape, od, device);
   if (outType === undefined && needsRecord(ca, cb)) recordBinary(op, name, ca!, cb!, y);
   return y;
@@ -178,7 +175,7 @@ export function ge(a: TensorLike, b: TensorLike): Tensor { return binary(Op.GE, 
 /** @internal Shared body of the unary ops; `floatOnly` ops compute int32 input in float32. */
 export function unary(op: OpCode, name: string, x: Tensor, floatOnly: boolean): Tensor {
   if (!(x instanceof Tensor)) throw new Error(`${name}: expected a tensor, got ${String(x)}`);
-  const t = floatOnly && x.dtype === 'int32' ? x.to('float32') : x;
+  const t = floatOnly && x.dtype === 'int32' ? cast(x, 'float32', name) : x;
   header(t.dtype, t.device, t.shape);
   const y = new Tensor(exec(op, t.handle(name)), t.shape, t.dtype, t.device);
   if (needsRecord(t)) recordUnary(op, name, t, y);
@@ -278,15 +275,15 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (!(cond instanceof Tensor)) throw new Error(`where: condition must be a tensor, got ${String(cond)}`);
   const dt = operandType('where', a, b);
   const c = cond.dtype === 'int32' ? cond : ne(cond, 0);
-  const ta = typeof a === 'number' ? a : asType(a, dt);
-  const tb = typeof b === 'number' ? b : asType(b, dt);
+  const ta = typeof a === 'number' ? a : asType(a, dt, 'where');
+  const tb = typeof b === 'number' ? b : asType(b, dt, 'where');
   const device = typeof ta === 'number' ? (tb as Tensor).device : ta.device;
   if (c.device !== device) throw new Error(`where: condition is on ${c.device} but the values are on ${device}`);
   const shapes = [c.shape];
   if (typeof ta !== 'number') shapes.push(ta.shape);
   if (typeof tb !== 'number') shapes.push(tb.shape);
   const shape = broadcastShapes('where', ...shapes);
-  header(dt, device, shape);
+  header(dt, device, shape, 'where');
   const h = exec(Op.WHERE, c.handle('where'), typeof ta === 'number' ? ta : ta.handle('where'), typeof tb === 'number' ? tb : tb.handle('where'));
   const y = new Tensor(h, shape, dt, device);
   if (needsRecord(ta, tb)) {

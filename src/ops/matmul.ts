@@ -4,6 +4,7 @@ import { Op } from '../backend/opcodes.js';
 import { promoteTypes } from '../tensor/dtype.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
+import { cast } from './convert.js';
 import { needsRecord, record, release } from '../autograd/record.js';
 import { add } from './elementwise.js';
 import { reshape } from './movement.js';
@@ -51,10 +52,10 @@ function product(name: string, a: Tensor, b: Tensor, transA: boolean, transB: bo
     batch[i] = da === 1 ? db : da;
   }
   const dt = promoteTypes(a.dtype, b.dtype);
-  const xa = a.dtype === dt ? a : a.to(dt);
-  const xb = b.dtype === dt ? b : b.to(dt);
+  const xa = cast(a, dt, 'matmul');
+  const xb = cast(b, dt, 'matmul');
   const full = [...batch, m, n];
-  const at = header(dt, a.device, full);
+  const at = header(dt, a.device, full, 'matmul');
   A[at] = ta ? 1 : 0;
   A[at + 1] = tb ? 1 : 0;
   const out = new Tensor(exec(Op.MATMUL, xa.handle(name), xb.handle(name)), full, dt, a.device);

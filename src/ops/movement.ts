@@ -1,9 +1,10 @@
 /** Movement ops: reshape (a view), and the copying ops permute, expand, slice, cat, gather, pad... */
 import { A, exec, header, reserve } from '../backend/exec.js';
 import { Op } from '../backend/opcodes.js';
-import { checkShape, fmt, normAxes, normAxis, numel, sameShape } from '../tensor/shape.js';
+import { checkOptions, checkShape, describeValue, fmt, normAxes, normAxis, numel, sameShape } from '../tensor/shape.js';
 import { isDType, promoteTypes, type DType } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
+import { cast } from './convert.js';
 import { needsRecord, needsRecordAll, record, release } from '../autograd/record.js';
 import { sumToShape } from './sum_to_shape.js';
 import { arange, zeros } from '../tensor/creation.js';
@@ -11,6 +12,7 @@ import { arange, zeros } from '../tensor/creation.js';
 
 /** The same data with another shape (one entry may be -1). Shares the buffer: no copy. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor('reshape', x);
   if (!Array.isArray(shape)) throw new Error(`reshape: shape must be an array, got ${String(shape)}`);
   let infer = -1;
   let known = 1;
@@ -32,7 +34,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 function checkTensor(op: string, x: unknown, what = 'x'): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new Error(`${op}: ${what} must be a tensor, got ${String(x)}`);
+  if (!(x instanceof Tensor)) throw new Error(`${op}: ${what} must be a tensor, got ${describeValue(x)}`);
 }
 
 function checkInt(op: string, what: string, v: unknown): asserts v is number {
@@ -90,7 +92,7 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
   checkTensor('unsqueeze', x);
   const n = x.ndim;
   if (!Number.isInteger(axis) || axis < -n - 1 || axis > n) {
-    throw new Error(`unsqueeze: axis ${axis} is out of range for a tensor of rank ${n} (valid: ${-n - 1}..${n})`);
+    throw new Error(`unsqueeze: axis ${describeValue(axis)} is out of range for a tensor of rank ${n} (valid: ${-n - 1}..${n})`);
   }
   const a = axis < 0 ? axis + n + 1 : axis;
   return view(x, [...x.shape.slice(0, a), 1, ...x.shape.slice(a)]);
@@ -160,7 +162,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     }
   }
   if (sameShape(out, x.shape)) return view(x, out);
-  header(x.dtype, x.device, out);
+  header(x.dtype, x.device, out, 'expand');
   const y = new Tensor(exec(Op.EXPAND, x.handle('expand')), out, x.dtype, x.device);
   if (needsRecord(x)) record(y, 'expand', [x], (g) => [sumToShape(g, x.shape)], ([t]) => t && expand(t, out));
   return y;
@@ -239,10 +241,10 @@ export function cat(tensors: readonly Tensor[], axis = 0): Tensor {
     dtype = promoteTypes(dtype, t.dtype);
     total += t.shape[ax];
   }
-  const ins = tensors.map((t) => t.to(dtype));
+  const ins = tensors.map((t) => cast(t, dtype, 'cat'));
   const shape = t0.shape.slice();
   shape[ax] = total;
-  const at = header(dtype, t0.device, shape);
+  const at = header(dtype, t0.device, shape, 'cat');
   A[at] = ax;
   const out = new Tensor(exec(Op.CAT, ...ins.map((t) => t.handle('cat'))), shape, dtype, t0.device);
   if (dtype !== 'int32' && needsRecordAll(ins)) {
@@ -449,11 +451,12 @@ export function oneHot(indices: Tensor, numClasses: number, opts: { dtype?: 'flo
   checkTensor('oneHot', indices, 'indices');
   if (indices.dtype !== 'int32') throw new Error(`oneHot: indices must be int32, got ${indices.dtype}`);
   if (!Number.isInteger(numClasses) || numClasses <= 0) throw new Error(`oneHot: numClasses must be a positive integer, got ${String(numClasses)}`);
-  const dtype = opts.dtype ?? 'float32';
+  checkOptions('oneHot', opts);
+  const dtype = opts?.dtype ?? 'float32';
   if (!isDType(dtype)) throw new Error(`oneHot: dtype must be float32, float64 or int32, got ${String(dtype)}`);
   const shape = [...indices.shape, numClasses];
   checkShape('oneHot', shape);
-  const at = header(dtype, indices.device, shape);
+  const at = header(dtype, indices.device, shape, 'oneHot');
   A[at] = numClasses;
   return new Tensor(exec(Op.ONE_HOT, indices.handle('oneHot')), shape, dtype, indices.device);
 }
@@ -481,7 +484,7 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
     after[n - 1 - k] = pads[2 * k + 1];
   }
   const shape = x.shape.map((d, i) => d + before[i] + after[i]);
-  const at = header(x.dtype, x.device, shape);
+  const at = header(x.dtype, x.device, shape, 'pad');
   reserve('pad', at, 2 * n + 1);
   for (let d = 0; d < n; d++) {
     A[at + 2 * d] = before[d];

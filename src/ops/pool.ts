@@ -163,7 +163,7 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: number | [number, nu
   const shape = outShape(x.shape, g);
   const s4 = x.ndim === 3 ? [1, ...shape] : shape;
   const x4 = to4(x); // before the header: reshape writes A too
-  maxAttrs(op, header(x.dtype, x.device, s4), g);
+  maxAttrs(op, header(x.dtype, x.device, s4, op), g);
   const [hv, hi] = execMulti(Op.MAXPOOL2D, x4.handle(op));
   const v = new Tensor(hv, s4, x.dtype, x.device);
   const i = new Tensor(hi, s4, 'int32', x.device);
@@ -204,7 +204,7 @@ export function maxPool2dBackward(gradOut: Tensor, indices: Tensor, inputShape: 
   const xs = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
   const g4 = to4(gradOut);
   const i4 = to4(indices);
-  header(gradOut.dtype, gradOut.device, xs);
+  header(gradOut.dtype, gradOut.device, xs, op);
   const dx = new Tensor(exec(Op.MAXPOOL2D_BACKWARD, g4.handle(op), i4.handle(op)), xs, gradOut.dtype, gradOut.device);
   if (needsRecord(g4)) {
     // Linear in gradOut; its adjoint is the gather at the same indices.
@@ -228,7 +228,7 @@ export function avgPool2d(x: Tensor, kernelSize: number | [number, number], opts
   const shape = outShape(x.shape, g);
   const s4 = x.ndim === 3 ? [1, ...shape] : shape;
   const x4 = to4(x);
-  avgAttrs(op, header(x.dtype, x.device, s4), g, opts);
+  avgAttrs(op, header(x.dtype, x.device, s4, op), g, opts);
   const y = new Tensor(exec(Op.AVGPOOL2D, x4.handle(op)), s4, x.dtype, x.device);
   if (needsRecord(x4)) {
     const xs = x4.shape;
@@ -249,7 +249,7 @@ export function avgPool2dBackward(gradOut: Tensor, inputShape: readonly number[]
   }
   const xs = inputShape.length === 3 ? [1, ...inputShape] : [...inputShape];
   const g4 = to4(gradOut);
-  avgAttrs(op, header(gradOut.dtype, gradOut.device, xs), g, opts);
+  avgAttrs(op, header(gradOut.dtype, gradOut.device, xs, op), g, opts);
   const dx = new Tensor(exec(Op.AVGPOOL2D_BACKWARD, g4.handle(op)), xs, gradOut.dtype, gradOut.device);
   if (needsRecord(g4)) {
     // Linear in gradOut, and the adjoint of avgPool2d with the same options.

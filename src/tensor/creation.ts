@@ -3,7 +3,8 @@ import { addon } from '../backend/addon.js';
 import { A, exec, header } from '../backend/exec.js';
 import { Op } from '../backend/opcodes.js';
 import { arrayClass, isDType, isDevice, type AnyTypedArray, type DType, type Device } from './dtype.js';
-import { checkShape, fmt, numel } from './shape.js';
+import { constants as bufferConstants } from 'node:buffer';
+import { checkOptions, checkShape, describeValue, fmt, numel } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
 /** Options shared by the creation functions. */
@@ -17,12 +18,14 @@ export interface TensorOptions {
 }
 
 function opts(op: string, o: TensorOptions | undefined, fallback: DType = 'float32'): { dtype: DType; device: Device; requiresGrad: boolean } {
+  checkOptions(op, o);
   const dtype = o?.dtype ?? fallback;
   const device = o?.device ?? 'cpu';
   if (!isDType(dtype)) throw new Error(`${op}: unknown dtype ${String(dtype)} (use 'float32', 'float64' or 'int32')`);
   if (!isDevice(device)) throw new Error(`${op}: unknown device ${String(device)} (use 'cpu' or 'cuda')`);
   if (device === 'cuda') requireCuda(op);
   const requiresGrad = o?.requiresGrad ?? false;
+  if (typeof requiresGrad !== 'boolean') throw new Error(`${op}: requiresGrad must be true or false, got ${describeValue(requiresGrad)}`);
   if (requiresGrad && dtype === 'int32') throw new Error(`${op}: only floating-point tensors can require gradients`);
   return { dtype, device, requiresGrad };
 }
@@ -41,26 +44,47 @@ function finish(t: Tensor, requiresGrad: boolean): Tensor {
   return t;
 }
 
+/**
+ * A zeroed JS buffer of `n` elements of `dtype` for a tensor of `shape`, made by `op`: the shape
+ * is checked first (Note [Shape limits] in shape.ts), and a size a JS buffer cannot have is an
+ * Error naming `op` rather than a RangeError.
+ */
+function jsBuffer(op: string, dtype: DType, shape: readonly number[]): AnyTypedArray {
+  checkShape(op, shape, dtype);
+  const n = numel(shape);
+  const C = arrayClass(dtype);
+  const bytes = n * C.BYTES_PER_ELEMENT;
+  if (bytes > bufferConstants.MAX_LENGTH) {
+    throw new Error(`${op}: shape ${fmt(shape)} of ${dtype} needs ${bytes} bytes, more than a JavaScript buffer holds (${bufferConstants.MAX_LENGTH})`);
+  }
+  try {
+    return new C(n);
+  } catch (e) {
+    throw new Error(`${op}: out of memory allocating ${bytes} bytes for shape ${fmt(shape)} (${(e as Error).message})`);
+  }
+}
+
 /** Copies a typed array of `dtype` elements into a new tensor. */
-function fromTyped(view: AnyTypedArray, shape: readonly number[], dtype: DType, device: Device): Tensor {
-  header(dtype, device, shape);
+function fromTyped(view: AnyTypedArray, shape: readonly number[], dtype: DType, device: Device, op = 'tensor'): Tensor {
+  header(dtype, device, shape, op);
   return new Tensor(addon.fromBuffer(view), shape, dtype, device);
 }
 
 function inferShape(data: NestedArray, shape: number[], depth: number): void {
   if (Array.isArray(data)) {
+    if (depth === 16) throw new Error('tensor: nested arrays deeper than 16 levels (the maximum rank is 16)');
     if (depth === shape.length) shape.push(data.length);
     else if (shape[depth] !== data.length) throw new Error(`tensor: ragged nested array (length ${data.length} where ${shape[depth]} was expected at depth ${depth})`);
     if (data.length > 0) inferShape(data[0], shape, depth + 1);
   } else if (typeof data !== 'number' && typeof data !== 'boolean') {
-    throw new Error(`tensor: expected numbers, got ${typeof data}`);
+    throw new Error(`tensor: expected numbers, got ${describeValue(data)}`);
   }
 }
 
 function flattenInto(data: NestedArray, shape: number[], depth: number, out: AnyTypedArray, pos: { i: number }): void {
   if (depth === shape.length) {
     if (Array.isArray(data)) throw new Error(`tensor: ragged nested array (too deep at depth ${depth})`);
-    if (typeof data !== 'number' && typeof data !== 'boolean') throw new Error(`tensor: expected numbers, got ${typeof data}`);
+    if (typeof data !== 'number' && typeof data !== 'boolean') throw new Error(`tensor: expected numbers, got ${describeValue(data)}`);
     out[pos.i++] = Number(data);
     return;
   }
@@ -87,7 +111,10 @@ export function tensor(data: number | NestedArray | ArrayLike<number> | ArrayBuf
     const o = opts('tensor', options, own ?? 'float32');
     const shape = options.shape;
     if (!shape) throw new Error('tensor: `shape` is required when the data is a typed array');
-    checkShape('tensor', shape);
+    checkShape('tensor', shape, o.dtype);
+    if (data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array) {
+      throw new Error(`tensor: a ${data.constructor.name} cannot hold tensor data (use a Float32Array, Float64Array or Int32Array)`);
+    }
     const src = data as unknown as ArrayLike<number>;
     if (src.length !== numel(shape)) throw new Error(`tensor: ${src.length} values cannot fill shape ${fmt(shape)} (${numel(shape)} elements)`);
     const view = own === o.dtype ? (data as AnyTypedArray) : arrayClass(o.dtype).from(src);
@@ -97,11 +124,10 @@ export function tensor(data: number | NestedArray | ArrayLike<number> | ArrayBuf
   const shape: number[] = [];
   inferShape(data as NestedArray, shape, 0);
   if (options.shape) {
-    checkShape('tensor', options.shape);
+    checkShape('tensor', options.shape, o.dtype);
     if (numel(options.shape) !== numel(shape)) throw new Error(`tensor: data of shape ${fmt(shape)} does not fit shape ${fmt(options.shape)}`);
   }
-  checkShape('tensor', shape);
-  const buf = new (arrayClass(o.dtype))(numel(shape));
+  const buf = jsBuffer('tensor', o.dtype, shape);
   flattenInto(data as NestedArray, shape, 0, buf, { i: 0 });
   return finish(fromTyped(buf, options.shape ? options.shape.slice() : shape, o.dtype, o.device), o.requiresGrad);
 }
@@ -113,10 +139,10 @@ export function full(shape: readonly number[], value: number, options: TensorOpt
 
 function filled(op: string, shape: readonly number[], value: number, options: TensorOptions): Tensor {
   const o = opts(op, options);
-  checkShape(op, shape);
-  if (typeof value !== 'number') throw new Error(`${op}: value must be a number, got ${typeof value}`);
+  checkShape(op, shape, o.dtype);
+  if (typeof value !== 'number') throw new Error(`${op}: value must be a number, got ${describeValue(value)}`);
   const s = shape.slice();
-  const at = header(o.dtype, o.device, s);
+  const at = header(o.dtype, o.device, s, op);
   A[at] = value;
   return finish(new Tensor(exec(Op.FILL), s, o.dtype, o.device), o.requiresGrad);
 }
@@ -124,12 +150,19 @@ function filled(op: string, shape: readonly number[], value: number, options: Te
 export function zeros(shape: readonly number[], options: TensorOptions = {}): Tensor { return filled('zeros', shape, 0, options); }
 /** Ones of `shape`. */
 export function ones(shape: readonly number[], options: TensorOptions = {}): Tensor { return filled('ones', shape, 1, options); }
+/** The `*Like` functions: `value` with `t`'s shape, dtype and device unless `options` override them. */
+function filledLike(op: string, t: Tensor, value: number, options: TensorOptions): Tensor {
+  if (!(t instanceof Tensor)) throw new Error(`${op}: expected a tensor, got ${describeValue(t)}`);
+  t.handle(op); // a disposed tensor is an error here as in every other op
+  checkOptions(op, options);
+  return filled(op, t.shape, value, { dtype: t.dtype, device: t.device, ...options });
+}
 /** Zeros with `t`'s shape, dtype and device (unless overridden). */
-export function zerosLike(t: Tensor, options: TensorOptions = {}): Tensor { return full(t.shape, 0, { dtype: t.dtype, device: t.device, ...options }); }
+export function zerosLike(t: Tensor, options: TensorOptions = {}): Tensor { return filledLike('zerosLike', t, 0, options); }
 /** Ones with `t`'s shape, dtype and device (unless overridden). */
-export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor { return full(t.shape, 1, { dtype: t.dtype, device: t.device, ...options }); }
+export function onesLike(t: Tensor, options: TensorOptions = {}): Tensor { return filledLike('onesLike', t, 1, options); }
 /** `value` with `t`'s shape, dtype and device (unless overridden). */
-export function fullLike(t: Tensor, value: number, options: TensorOptions = {}): Tensor { return full(t.shape, value, { dtype: t.dtype, device: t.device, ...options }); }
+export function fullLike(t: Tensor, value: number, options: TensorOptions = {}): Tensor { return filledLike('fullLike', t, value, options); }
 
 /** `start, start+step, ...` below `end` (`arange(n)` is 0..n-1). int32 when all arguments are integers and no dtype is given. */
 export function arange(start: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
@@ -137,43 +170,44 @@ export function arange(start: number, end?: number, step = 1, options: TensorOpt
     end = start;
     start = 0;
   }
-  for (const v of [start, end, step]) if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`arange: arguments must be finite numbers, got ${start}, ${end}, ${step}`);
+  for (const v of [start, end, step]) if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`arange: arguments must be finite numbers, got ${describeValue(start)}, ${describeValue(end)}, ${describeValue(step)}`);
   if (step === 0) throw new Error('arange: step must not be zero');
   const allInt = Number.isInteger(start) && Number.isInteger(end) && Number.isInteger(step);
   const o = opts('arange', options, allInt ? 'int32' : 'float32');
   const n = Math.max(0, Math.ceil((end - start) / step));
-  const buf = new (arrayClass(o.dtype))(n);
+  if (!Number.isSafeInteger(n)) throw new Error(`arange: ${start} to ${end} in steps of ${step} is ${n} values, more than a tensor can hold`);
+  const buf = jsBuffer('arange', o.dtype, [n]);
   for (let i = 0; i < n; i++) buf[i] = start + i * step;
-  return finish(fromTyped(buf, [n], o.dtype, o.device), o.requiresGrad);
+  return finish(fromTyped(buf, [n], o.dtype, o.device, 'arange'), o.requiresGrad);
 }
 
 /** `steps` evenly spaced values from start to end inclusive. */
 export function linspace(start: number, end: number, steps: number, options: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new Error(`linspace: steps must be a non-negative integer, got ${steps}`);
+  for (const v of [start, end]) if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`linspace: start and end must be finite numbers, got ${describeValue(start)} and ${describeValue(end)}`);
+  if (!Number.isSafeInteger(steps) || steps < 0) throw new Error(`linspace: steps must be a non-negative safe integer, got ${describeValue(steps)}`);
   const o = opts('linspace', options);
-  const buf = new (arrayClass(o.dtype))(steps);
+  const buf = jsBuffer('linspace', o.dtype, [steps]);
   const d = steps > 1 ? (end - start) / (steps - 1) : 0;
   // Fill from both ends, as NumPy does, so the last value is exactly `end`.
   for (let i = 0; i < steps; i++) buf[i] = i < steps / 2 ? start + i * d : end - (steps - 1 - i) * d;
-  return finish(fromTyped(buf, [steps], o.dtype, o.device), o.requiresGrad);
+  return finish(fromTyped(buf, [steps], o.dtype, o.device, 'linspace'), o.requiresGrad);
 }
 
 /** The n x m identity (m = n by default). */
 export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
-  checkShape('eye', [n, m]);
   const o = opts('eye', options);
-  const buf = new (arrayClass(o.dtype))(n * m);
+  const buf = jsBuffer('eye', o.dtype, [n, m]);
   for (let i = 0; i < Math.min(n, m); i++) buf[i * m + i] = 1;
-  return finish(fromTyped(buf, [n, m], o.dtype, o.device), o.requiresGrad);
+  return finish(fromTyped(buf, [n, m], o.dtype, o.device, 'eye'), o.requiresGrad);
 }
 
 /** Uniform samples in [0, 1) from the seeded generator. */
 export function rand(shape: readonly number[], options: TensorOptions = {}): Tensor {
   const o = opts('rand', options);
   if (o.dtype === 'int32') throw new Error('rand: dtype must be float32 or float64 (use randint for integers)');
-  checkShape('rand', shape);
+  checkShape('rand', shape, o.dtype);
   const s = shape.slice();
-  const at = header(o.dtype, o.device, s);
+  const at = header(o.dtype, o.device, s, 'rand');
   A[at] = 0;
   A[at + 1] = 1;
   return finish(new Tensor(exec(Op.RAND_UNIFORM), s, o.dtype, o.device), o.requiresGrad);
@@ -183,9 +217,9 @@ export function rand(shape: readonly number[], options: TensorOptions = {}): Ten
 export function randn(shape: readonly number[], options: TensorOptions = {}): Tensor {
   const o = opts('randn', options);
   if (o.dtype === 'int32') throw new Error('randn: dtype must be float32 or float64');
-  checkShape('randn', shape);
+  checkShape('randn', shape, o.dtype);
   const s = shape.slice();
-  const at = header(o.dtype, o.device, s);
+  const at = header(o.dtype, o.device, s, 'randn');
   A[at] = 0;
   A[at + 1] = 1;
   return finish(new Tensor(exec(Op.RAND_NORMAL), s, o.dtype, o.device), o.requiresGrad);
@@ -193,13 +227,13 @@ export function randn(shape: readonly number[], options: TensorOptions = {}): Te
 
 /** Uniform integers in [low, high) from the seeded generator (int32 unless a dtype is given). */
 export function randint(low: number, high: number, shape: readonly number[], options: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(low) || !Number.isInteger(high)) throw new Error(`randint: low and high must be integers, got ${low} and ${high}`);
+  if (!Number.isInteger(low) || !Number.isInteger(high)) throw new Error(`randint: low and high must be integers, got ${describeValue(low)} and ${describeValue(high)}`);
   if (high <= low) throw new Error(`randint: high (${high}) must be greater than low (${low})`);
   if (low < -(2 ** 31) || high > 2 ** 31) throw new Error(`randint: [${low}, ${high}) does not fit in int32`);
   const o = opts('randint', options, 'int32');
-  checkShape('randint', shape);
+  checkShape('randint', shape, o.dtype);
   const s = shape.slice();
-  const at = header(o.dtype, o.device, s);
+  const at = header(o.dtype, o.device, s, 'randint');
   A[at] = low;
   A[at + 1] = high;
   return finish(new Tensor(exec(Op.RAND_INT), s, o.dtype, o.device), o.requiresGrad);

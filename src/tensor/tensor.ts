@@ -8,7 +8,7 @@ import { Op } from '../backend/opcodes.js';
 import { arrayClass, isDType, isDevice, type AnyTypedArray, type DType, type Device } from './dtype.js';
 import { ids, scopes } from './scope.js';
 import { hooks } from './hooks.js';
-import { fmt, numel } from './shape.js';
+import { describeValue, fmt, numel } from './shape.js';
 import * as ew from '../ops/elementwise.js';
 import * as red from '../ops/reduce.js';
 import * as mm from '../ops/matmul.js';
@@ -16,6 +16,7 @@ import * as mv from '../ops/movement.js';
 import { copy_ } from '../ops/inplace.js';
 import { cast, clone } from '../ops/convert.js';
 import { requireCuda } from './creation.js';
+import { publicOp } from './public_op.js';
 
 /**
  * The garbage-collection backstop (Note [Handles] in native/core/binding.cc): frees the native
@@ -54,7 +55,9 @@ function flushPending(): void {
 export function track(t: Tensor): void {
   if (t._cell !== null || t._h === null) return;
   pending.push(t);
-  if (pending.length >= 65536) flushPending(); // bound the queue in long synchronous loops
+  // Bound the queue in long synchronous loops: it holds disposed tensors too (skipped by the
+  // flush), and with them their graphs, until it is flushed.
+  if (pending.length >= 1024) flushPending();
   else if (!flushQueued) {
     flushQueued = true;
     queueMicrotask(flushPending);
@@ -216,6 +219,8 @@ export class Tensor {
   }
   /** Sets `requiresGrad` and returns this tensor, for chaining. */
   requiresGrad_(flag = true): this {
+    if (typeof flag !== 'boolean') throw new Error(`requiresGrad_: expected true or false, got ${String(flag)}`);
+    if (flag && this.dtype === 'int32') throw new Error('requiresGrad_: only floating-point tensors can require gradients');
     this.requiresGrad = flag;
     return this;
   }
@@ -284,6 +289,29 @@ export class Tensor {
   indexSelect(axis: number, index: Tensor): Tensor { return mv.indexSelect(this, axis, index); }
   indexAdd(axis: number, index: Tensor, src: Tensor): Tensor { return mv.indexAdd(this, axis, index, src); }
   pad(pads: readonly number[], value = 0): Tensor { return mv.pad(this, pads, value); }
+}
+
+// The methods are public ops too (Note [Public op names] in public_op.ts): an error inside one
+// names the method that was called.
+for (const m of [
+  'data', 'toArray', 'item', 'to', 'detach', 'clone', 'backward', 'requiresGrad_', 'copy_',
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+  'neg', 'exp', 'log', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'abs', 'sqrt', 'square', 'sign', 'clamp',
+  'sum', 'mean', 'max', 'min', 'argmax', 'logsumexp', 'matmul',
+  'reshape', 'flatten', 'squeeze', 'unsqueeze', 'transpose', 'permute', 'expand', 'slice', 'gather',
+  'scatterAdd', 'indexSelect', 'indexAdd', 'pad',
+] as const) {
+  const proto = Tensor.prototype as unknown as Record<string, (...args: never[]) => unknown>;
+  proto[m] = publicOp(m, proto[m]);
+}
+
+/**
+ * Throws an Error naming `op` unless `x` is a live tensor (`what` names the argument): the check
+ * that composite ops make before touching their arguments' properties.
+ */
+export function checkTensorArg(op: string, what: string, x: unknown): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new Error(`${op}: ${what} must be a tensor, got ${describeValue(x)}`);
+  x.handle(op);
 }
 
 /** Keeps `t` alive past the end of the enclosing `tidy` scopes. Returns `t`. */

@@ -150,7 +150,7 @@ describe('binary ops', () => {
     expectClose(mg.pow(mg.tensor([2, -3, 0, 1], { dtype: 'int32' }), mg.tensor([31, 3, 0, 100], { dtype: 'int32' })), [-2147483648, -27, 1, 1]);
     expect(() => mg.pow(mg.tensor([2, 3], { dtype: 'int32' }), mg.tensor([1, -1], { dtype: 'int32' }))).toThrow(/POW.*negative/i);
     expect(() => mg.pow(mg.tensor([2, 3], { dtype: 'int32' }), -2)).toThrow(/negative/);
-    expect(() => mg.add(mg.tensor([1], { dtype: 'int32' }), 1e10)).toThrow(/ADD.*int32/);
+    expect(() => mg.add(mg.tensor([1], { dtype: 'int32' }), 1e10)).toThrow(/^add: .*int32/);
   });
 
   it('errors name the op and both shapes; disposed inputs are rejected', () => {
