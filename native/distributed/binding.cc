@@ -271,7 +271,19 @@ struct Bucket {
 // costs one collective per bucket instead of one per tensor.
 constexpr size_t kBucketBytes = size_t(64) << 20;
 
-std::vector<Bucket> make_buckets(const std::vector<Tensor*>& ts) {
+std::vector<Bucket> make_buckets(const std::vector<Tensor*>& in, const char* fn) {
+  // The same buffer listed twice would be reduced twice: keep its first view; refuse partial overlaps.
+  std::vector<Tensor*> ts;
+  for (size_t i = 0; i < in.size(); ++i) {
+    bool dup = false;
+    for (size_t j = 0; j < ts.size(); ++j) {
+      if (in[i]->st != ts[j]->st) continue;
+      size_t a0 = in[i]->offset, a1 = a0 + in[i]->nbytes(), b0 = ts[j]->offset, b1 = b0 + ts[j]->nbytes();
+      if (a0 == b0 && a1 == b1) dup = true;
+      else if (a0 < b1 && b0 < a1) throw Error(std::string(fn) + ": tensor " + std::to_string(i) + " partly overlaps an earlier tensor's buffer");
+    }
+    if (!dup) ts.push_back(in[i]);
+  }
   std::vector<Bucket> out;
   for (DType d : {DType::F32, DType::F64, DType::I32}) {
     Bucket cur{d, {}, {}};
@@ -313,7 +325,12 @@ Napi::Value GlooAllReduce(const Napi::CallbackInfo& info) {
   bool mean = info[1].ToBoolean().Value();
   int64_t timeout = info[2].As<Napi::Number>().Int64Value();
   GlooGroup& g = healthy_group(env, "allReduce");
-  auto buckets = make_buckets(ts);
+  std::vector<Bucket> buckets;
+  try {
+    buckets = make_buckets(ts, "distributed.allReduce");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
   guarded(env, g, "allReduce", [&] {
     for (Bucket& b : buckets) {
       b.pack();
@@ -333,7 +350,12 @@ Napi::Value GlooBroadcast(const Napi::CallbackInfo& info) {
   int root = info[1].As<Napi::Number>().Int32Value();
   int64_t timeout = info[2].As<Napi::Number>().Int64Value();
   GlooGroup& g = healthy_group(env, "broadcast");
-  auto buckets = make_buckets(ts);
+  std::vector<Bucket> buckets;
+  try {
+    buckets = make_buckets(ts, "distributed.broadcast");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
   guarded(env, g, "broadcast", [&] {
     for (Bucket& b : buckets) {
       b.pack();
