@@ -109,6 +109,17 @@ export function evalLearner(l: Learner): mg.meta.MAML {
 }
 
 /**
+ * A data-parallel rank's part in {@link mamlStep} (Note [Data-parallel meta-batches] in
+ * data_parallel.ts): its local meta-loss is scaled by `weight` (its share of the meta-batch)
+ * before backward, and `sync` sums the meta-gradients over ranks before the optimizer step.
+ * The returned loss is then this rank's weighted part; the caller sums it over ranks.
+ */
+export interface DataParallelStep {
+  weight: number;
+  sync(params: readonly mg.Tensor[]): void;
+}
+
+/**
  * One meta-training iteration of a MAML-family learner (maml, fomaml, anil, metasgd, pretrain)
  * on `tasks`: zeroGrad, meta-loss, backward, an optimizer step; returns the meta-loss.
  *
@@ -118,8 +129,19 @@ export function evalLearner(l: Learner): mg.meta.MAML {
  * (`learner.step`). Both compute the same meta-loss and meta-gradient (tested to 1e-10 in
  * float64), so a checkpoint does not depend on the choice beyond float rounding.
  */
-export function mamlStep(cfg: RunConfig, learner: mg.meta.MAML, opt: mg.optim.Adam, tasks: readonly mg.data.Task[], formulation: 'batched' | 'loop'): number {
-  if (formulation === 'loop') return learner.step(tasks, opt);
+export function mamlStep(cfg: RunConfig, learner: mg.meta.MAML, opt: mg.optim.Adam, tasks: readonly mg.data.Task[], formulation: 'batched' | 'loop', dp?: DataParallelStep): number {
+  if (formulation === 'loop' && !dp) return learner.step(tasks, opt);
+  if (formulation === 'loop') {
+    opt.zeroGrad();
+    const v = mg.tidy(() => {
+      const l = learner.metaLoss(tasks).mul(dp!.weight);
+      l.backward();
+      return l.item();
+    });
+    dp!.sync(learner.metaParameters());
+    opt.step();
+    return v;
+  }
   const params = learner.module.parameters();
   const opts: mg.meta.BatchedMAMLOptions = {
     innerSteps: learner.innerSteps,
@@ -135,10 +157,12 @@ export function mamlStep(cfg: RunConfig, learner: mg.meta.MAML, opt: mg.optim.Ad
   opt.zeroGrad();
   const value = mg.tidy(() => {
     const b = mg.meta.stackTasks(tasks);
-    const l = mg.meta.batchedMamlMetaLoss(params, b.support, b.query, opts);
+    let l = mg.meta.batchedMamlMetaLoss(params, b.support, b.query, opts);
+    if (dp) l = l.mul(dp.weight);
     l.backward();
     return l.item();
   });
+  dp?.sync(learner.metaParameters());
   opt.step();
   return value;
 }
@@ -299,6 +323,10 @@ export interface TrainingLoop {
    * iteration that ends past it, logs and saves there, so `train` again resumes from it.
    */
   timeLimit?: number;
+  /** A data-parallel rank other than 0: no progress bar, metrics, JSON lines or checkpoints. */
+  quiet?: boolean;
+  /** Data parallel: makes every rank take rank 0's decision to stop (the time limit). */
+  agree?: (stop: boolean) => boolean;
 }
 
 /** What {@link runTrainingLoop} reached. */
@@ -318,7 +346,7 @@ export interface TrainingLoopResult {
  * `iterations` or the time limit.
  */
 export function runTrainingLoop(l: TrainingLoop): TrainingLoopResult {
-  const bar = progressBar(l.json ? { ...l.io, isTTY: false } : l.io, l.iterations, l.metricName, l.start);
+  const bar = progressBar(l.json || l.quiet ? { ...l.io, isTTY: false } : l.io, l.iterations, l.metricName, l.start);
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
   let window: Record<string, number> = {};
@@ -335,6 +363,11 @@ export function runTrainingLoop(l: TrainingLoop): TrainingLoopResult {
     const done = it + 1;
     reached = done;
     timeLimited = l.timeLimit !== undefined && done < l.iterations && (Date.now() - t0) / 1000 >= l.timeLimit;
+    if (l.agree && l.timeLimit !== undefined) timeLimited = l.agree(timeLimited);
+    if (l.quiet) {
+      if (timeLimited) break;
+      continue;
+    }
     if (done % l.logEvery === 0 || done === l.iterations || (timeLimited && n > 0)) {
       const elapsed = (Date.now() - t0) / 1000;
       const c = process.cpuUsage(cpu0);
@@ -353,7 +386,7 @@ export function runTrainingLoop(l: TrainingLoop): TrainingLoopResult {
     if (timeLimited) break;
   }
   bar.stop();
-  if (l.start >= l.iterations) l.save(l.start);
+  if (l.start >= l.iterations && !l.quiet) l.save(l.start);
   return { lastLoss: last, iteration: reached, timeLimited };
 }
 
