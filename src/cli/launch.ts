@@ -83,15 +83,17 @@ export async function launch(argv: string[], io: CliIO, o: LaunchOptions): Promi
   // Two cores and two ranks: one kernel thread each, unless the user chose (MG_NUM_THREADS).
   const threads = process.env.MG_NUM_THREADS ?? String(Math.max(1, Math.floor(os.availableParallelism() / o.nproc)));
   const children: ChildProcess[] = [];
+  const terminal = io.isTTY === true && io.stderr === process.stderr;
   const exits = Array.from({ length: o.nproc }, (_, local) => {
     const rank = o.nodeRank * o.nproc + local;
     const child = spawn(process.execPath, [cli, 'train', ...argv, '--distributed'], {
       env: { ...process.env, RANK: String(rank), WORLD_SIZE: String(worldSize), LOCAL_RANK: String(local), MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort), MG_NUM_THREADS: threads },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // Rank 0 on a terminal draws its progress bar there.
+      stdio: ['ignore', 'pipe', rank === 0 && terminal ? 'inherit' : 'pipe'],
     });
     children.push(child);
     pipeLines(child.stdout!, io.stdout, rank === 0 ? '' : `[rank ${rank}] `);
-    pipeLines(child.stderr!, io.stderr, rank === 0 ? '' : `[rank ${rank}] `);
+    if (child.stderr) pipeLines(child.stderr, io.stderr, rank === 0 ? '' : `[rank ${rank}] `);
     return new Promise<{ rank: number; code: number }>((resolve) => {
       child.on('error', (e) => {
         io.stderr.write(`metagrad train: rank ${rank} could not start: ${e.message}\n`);

@@ -71,6 +71,19 @@ describe.skipIf(!gloo)('metagrad train --nproc 2', () => {
     expect(moved).toBeGreaterThan(1e-3);
   });
 
+  test('a 2-rank run resumed from its checkpoint equals an uninterrupted single-process run', async () => {
+    const common = ['train', '--algo', 'maml', '--task', 'sinusoid', '--meta-batch', '4', '--log-every', '3', '--seed', '5', '--json'];
+    const one = path.join(tmp, 'resume-1');
+    const two = path.join(tmp, 'resume-2');
+    expect((await cli([...common, '--iterations', '9', '--out', one])).code).toBe(0);
+    expect((await cli([...common, '--iterations', '6', '--out', two, '--nproc', '2'])).code).toBe(0);
+    const r = await cli([...common, '--iterations', '9', '--out', two, '--nproc', '2']);
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    expect(metrics(two).map((m) => m.iteration)).toEqual([3, 6, 9]);
+    expect(maxDiff(one, two).diff).toBeLessThan(1e-5);
+  });
+
   test('a rank that fails stops the launch with its exit code and message', async () => {
     const r = await cli(['train', '--algo', 'maml', '--task', 'sinusoid', '--iterations', '2', '--meta-batch', '1', '--out', path.join(tmp, 'bad'), '--nproc', '2']);
     expect(r.code).toBe(2);
