@@ -90,6 +90,7 @@ interface Group {
 }
 let group: Group | null = null;
 let generation = 0;
+let joining = false;
 
 /** Which backends this build of the addon has (Gloo when CMake found it, NCCL likewise). */
 export function available(): { gloo: boolean; nccl: boolean; glooVersion?: string } {
@@ -139,7 +140,16 @@ function parseRendezvous(r: string): { file: string } | { host: string; port: nu
  * an Error naming the missing library when the addon lacks the backend, and on timeout.
  */
 export async function init(opts: InitOptions = {}): Promise<void> {
-  if (group) throw new Error('distributed.init: already initialised; call destroy() first');
+  if (group || joining) throw new Error(`distributed.init: ${group ? 'already initialised' : 'an init() is in progress'}; call destroy() first`);
+  joining = true;
+  try {
+    await join(opts);
+  } finally {
+    joining = false;
+  }
+}
+
+async function join(opts: InitOptions): Promise<void> {
   const backend = opts.backend ?? 'gloo';
   if (backend !== 'gloo' && backend !== 'nccl') throw new Error(`distributed.init: unknown backend ${String(backend)} (expected 'gloo' or 'nccl')`);
   if (!isAvailable(backend)) throw missing(backend);
