@@ -140,6 +140,7 @@ struct GlooGroup {
   std::shared_ptr<gloo::rendezvous::Context> ctx;
   std::shared_ptr<gloo::transport::Device> dev;
   std::string broken;  // why the group failed, empty while healthy
+  bool in_flight = false;  // an async collective runs on a worker thread (main thread only)
 };
 std::unique_ptr<GlooGroup>& gloo_group() {
   static std::unique_ptr<GlooGroup> g;
@@ -224,6 +225,7 @@ GlooGroup& healthy_group(Napi::Env env, const char* fn) {
   if (!g) throw Napi::Error::New(env, std::string("distributed.") + fn + ": no process group; call mg.distributed.init() first");
   if (!g->broken.empty())
     throw Napi::Error::New(env, std::string("distributed.") + fn + ": the process group failed earlier (" + g->broken + "); call destroy() and init() again");
+  if (g->in_flight) throw Napi::Error::New(env, std::string("distributed.") + fn + ": an async collective is in flight; await it first");
   return *g;
 }
 
@@ -245,6 +247,25 @@ struct Bucket {
   DType dtype;
   std::vector<Tensor*> ts;
   std::vector<char> buf;
+  bool owns = false;  // ts are views this bucket holds (async collectives), released with it
+  Bucket(DType d) : dtype(d) {}
+  Bucket(Bucket&& o) noexcept : dtype(o.dtype), ts(std::move(o.ts)), buf(std::move(o.buf)), owns(o.owns) { o.owns = false; }
+  Bucket& operator=(Bucket&& o) noexcept {
+    release();
+    dtype = o.dtype; ts = std::move(o.ts); buf = std::move(o.buf); owns = o.owns; o.owns = false;
+    return *this;
+  }
+  ~Bucket() { release(); }
+  /** Holds a view of each tensor, so the buffers outlive a dispose() while a worker runs. */
+  void hold() {
+    for (Tensor*& t : ts) t = new_view(*t, t->shape);
+    owns = true;
+  }
+  void release() {
+    if (owns) for (Tensor* t : ts) release_tensor(t);
+    owns = false;
+    ts.clear();
+  }
   void pack() {
     size_t n = 0;
     for (Tensor* t : ts) n += t->nbytes();
@@ -286,13 +307,13 @@ std::vector<Bucket> make_buckets(const std::vector<Tensor*>& in, const char* fn)
   }
   std::vector<Bucket> out;
   for (DType d : {DType::F32, DType::F64, DType::I32}) {
-    Bucket cur{d, {}, {}};
+    Bucket cur(d);
     size_t bytes = 0;
     for (Tensor* t : ts) {
       if (t->dtype != d || t->numel() == 0) continue;
       if (!cur.ts.empty() && bytes + t->nbytes() > kBucketBytes) {
         out.push_back(std::move(cur));
-        cur = Bucket{d, {}, {}};
+        cur = Bucket(d);
         bytes = 0;
       }
       cur.ts.push_back(t);
@@ -383,7 +404,95 @@ Napi::Value GlooBarrier(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The async forms (Note [Distributed threading]): packing and unpacking run on the main thread,
+// the Gloo calls on a worker thread; the tensors' buffers are held by views until the end.
+class GlooCollectiveWorker : public Napi::AsyncWorker {
+ public:
+  GlooCollectiveWorker(Napi::Env env, GlooGroup& g, const char* fn, std::vector<Bucket> buckets, bool broadcast, bool mean, int root, int64_t timeout_ms)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), g_(g), fn_(fn), buckets_(std::move(buckets)), broadcast_(broadcast),
+        mean_(mean), root_(root), timeout_(timeout_ms) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      for (Bucket& b : buckets_) {
+        if (broadcast_) {
+          gloo::BroadcastOptions opts(g_.ctx);
+          opts.setOutput(b.buf.data(), b.buf.size());
+          opts.setRoot(root_);
+          opts.setTimeout(std::chrono::milliseconds(timeout_));
+          gloo::broadcast(opts);
+        } else if (b.dtype == DType::F32) {
+          gloo_allreduce_bucket<float>(g_, b, mean_, timeout_);
+        } else if (b.dtype == DType::F64) {
+          gloo_allreduce_bucket<double>(g_, b, mean_, timeout_);
+        } else {
+          gloo_allreduce_bucket<int32_t>(g_, b, false, timeout_);
+        }
+      }
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override {
+    g_.in_flight = false;
+    try {
+      for (Bucket& b : buckets_) b.unpack();
+    } catch (const std::exception& e) {
+      buckets_.clear();
+      deferred_.Reject(Napi::Error::New(Env(), std::string("distributed.") + fn_ + ": " + e.what()).Value());
+      return;
+    }
+    buckets_.clear();
+    deferred_.Resolve(Env().Undefined());
+  }
+  void OnError(const Napi::Error& e) override {
+    g_.in_flight = false;
+    g_.broken = e.Message();
+    buckets_.clear();
+    deferred_.Reject(Napi::Error::New(Env(), std::string("distributed.") + fn_ + " on rank " + std::to_string(g_.ctx->rank) + " of " + std::to_string(g_.ctx->size) +
+                                                 " failed (a peer died, timed out or disconnected): " + e.Message()).Value());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  GlooGroup& g_;
+  const char* fn_;
+  std::vector<Bucket> buckets_;
+  bool broadcast_, mean_;
+  int root_;
+  int64_t timeout_;
+};
+
+// glooCollectiveAsync(handles[], kind: 'allReduce' | 'broadcast', mean, root, timeoutMs) -> Promise<void>
+Napi::Value GlooCollectiveAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string kind = info[1].As<Napi::String>();
+  bool broadcast = kind == "broadcast";
+  const char* fn = broadcast ? "broadcastAsync" : "allReduceAsync";
+  auto ts = arg_tensors(info, 0, broadcast ? "distributed.broadcastAsync" : "distributed.allReduceAsync");
+  bool mean = info[2].ToBoolean().Value();
+  int root = info[3].As<Napi::Number>().Int32Value();
+  int64_t timeout = info[4].As<Napi::Number>().Int64Value();
+  GlooGroup& g = healthy_group(env, fn);
+  std::vector<Bucket> buckets;
+  try {
+    buckets = make_buckets(ts, broadcast ? "distributed.broadcastAsync" : "distributed.allReduceAsync");
+    for (Bucket& b : buckets) {
+      b.pack();
+      b.hold();
+    }
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, e.what());
+  }
+  auto* w = new GlooCollectiveWorker(env, g, fn, std::move(buckets), broadcast, mean, root, timeout);
+  Napi::Promise p = w->promise();
+  g.in_flight = true;
+  w->Queue();
+  return p;
+}
+
 Napi::Value GlooDestroy(const Napi::CallbackInfo& info) {
+  if (gloo_group() && gloo_group()->in_flight) throw Napi::Error::New(info.Env(), "distributed.destroy: an async collective is in flight; await it first");
   gloo_group().reset();
   return info.Env().Undefined();
 }
@@ -412,6 +521,7 @@ void register_distributed(Napi::Env env, Napi::Object exports) {
   d.Set("glooAllReduce", Napi::Function::New(env, GlooAllReduce));
   d.Set("glooBroadcast", Napi::Function::New(env, GlooBroadcast));
   d.Set("glooBarrier", Napi::Function::New(env, GlooBarrier));
+  d.Set("glooCollectiveAsync", Napi::Function::New(env, GlooCollectiveAsync));
   d.Set("glooDestroy", Napi::Function::New(env, GlooDestroy));
 #endif
   register_nccl(env, d, arg_tensors);

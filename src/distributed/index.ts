@@ -19,7 +19,9 @@
  * shapes and dtypes. Each has a timeout (init's `timeout`, or the call's own); a dead peer fails
  * the pending collective at once with an Error; after any failure the group is broken and every
  * later call throws until {@link destroy} and a new {@link init}. Collectives are synchronous
- * (they block the event loop for at most the timeout); {@link init} is asynchronous.
+ * (they block the event loop for at most the timeout; the differentiable all-reduce needs that);
+ * {@link allReduceAsync} and {@link broadcastAsync} run on a worker thread instead, and
+ * {@link init} is asynchronous.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -70,6 +72,7 @@ interface DistAddon {
   glooAllReduce?(hs: unknown[], mean: boolean, timeoutMs: number): void;
   glooBroadcast?(hs: unknown[], root: number, timeoutMs: number): void;
   glooBarrier?(timeoutMs: number): void;
+  glooCollectiveAsync?(hs: unknown[], kind: 'allReduce' | 'broadcast', mean: boolean, root: number, timeoutMs: number): Promise<void>;
   glooDestroy?(): void;
   ncclUniqueId?(): Buffer;
   ncclInit?(id: Buffer, rank: number, size: number, timeoutMs: number): void;
@@ -270,6 +273,35 @@ export function allReduce(tensors: Tensor | readonly Tensor[], opts: { op?: Redu
   else native!.ncclAllReduce!(hs, op === 'mean', ms);
 }
 
+/**
+ * {@link allReduce} without blocking the event loop: the values are packed now (later changes to
+ * the tensors are not seen), reduced on a worker thread, and written back into the tensors when
+ * the promise resolves. One collective at a time: until it settles, other collectives and
+ * {@link destroy} throw. (NCCL: runs the synchronous call.)
+ */
+export async function allReduceAsync(tensors: Tensor | readonly Tensor[], opts: { op?: ReduceOp } & CollectiveOptions = {}): Promise<void> {
+  const g = current('allReduceAsync');
+  const op = opts.op ?? 'sum';
+  if (op !== 'sum' && op !== 'mean') throw new Error(`distributed.allReduceAsync: unknown op ${String(op)} (expected 'sum' or 'mean')`);
+  const list = tensors instanceof Tensor ? [tensors] : tensors;
+  if (op === 'mean' && list.some((t) => t instanceof Tensor && t.dtype === 'int32')) throw new Error("distributed.allReduceAsync: op 'mean' needs float tensors (got int32)");
+  const hs = handles('allReduceAsync', g, tensors);
+  const ms = timeoutOf('allReduceAsync', g, opts);
+  if (g.backend === 'nccl') return native!.ncclAllReduce!(hs, op === 'mean', ms);
+  return native!.glooCollectiveAsync!(hs, 'allReduce', op === 'mean', 0, ms);
+}
+
+/** {@link broadcast} without blocking the event loop, as {@link allReduceAsync}. */
+export async function broadcastAsync(tensors: Tensor | readonly Tensor[], opts: { root?: number } & CollectiveOptions = {}): Promise<void> {
+  const g = current('broadcastAsync');
+  const root = opts.root ?? 0;
+  if (!Number.isInteger(root) || root < 0 || root >= g.worldSize) throw new Error(`distributed.broadcastAsync: root must be a rank in [0, ${g.worldSize}) (got ${root})`);
+  const hs = handles('broadcastAsync', g, tensors);
+  const ms = timeoutOf('broadcastAsync', g, opts);
+  if (g.backend === 'nccl') return native!.ncclBroadcast!(hs, root, ms);
+  return native!.glooCollectiveAsync!(hs, 'broadcast', false, root, ms);
+}
+
 /** Overwrites every rank's `tensors` with rank `root`'s, in place (one bucketed call). */
 export function broadcast(tensors: Tensor | readonly Tensor[], opts: { root?: number } & CollectiveOptions = {}): void {
   const g = current('broadcast');
@@ -301,7 +333,7 @@ export function barrier(opts: CollectiveOptions = {}): void {
 /** Leaves the process group and closes its connections; {@link init} may be called again. */
 export function destroy(): void {
   if (!group) return;
-  if (group.backend === 'gloo') native!.glooDestroy!();
+  if (group.backend === 'gloo') native!.glooDestroy!(); // throws while an async collective runs
   else native!.ncclDestroy!();
   group.client?.close();
   group.server?.close();

@@ -68,6 +68,11 @@ describe.skipIf(!gloo)('a 1-rank Gloo group in this process', () => {
         mg.distributed.allReduce(g!);
       });
     }
+    for (let i = 0; i < 5; i++) {
+      const t = mg.ones([100]);
+      await mg.distributed.allReduceAsync([t, t], { op: 'mean' });
+      t.dispose();
+    }
     expect(mg.memory().cpu.tensors).toBe(before);
   });
 });
@@ -120,6 +125,23 @@ describe.skipIf(!gloo)('2 ranks in 2 processes', () => {
       close(r.h, closedH);
       close(r.h, hs[rank]!);
     });
+  });
+
+  test('allReduceAsync and broadcastAsync leave the event loop running, hold disposed buffers, and refuse overlapping calls', async () => {
+    const rs = await runRanks(2, WORKER, ['async'], { RENDEZVOUS: `tcp://127.0.0.1:${await freePort()}` });
+    const [r0, r1] = byRank(rs) as { a: number[]; c: number[]; ticks: number; busy: string }[];
+    for (const r of [r0, r1]) {
+      expect(r.a).toEqual([(1 + 2) / 2, (2 + 4) / 2]);
+      expect(r.c).toEqual([11]);
+      expect(r.busy).toMatch(/distributed\.barrier: an async collective is in flight; await it first/);
+    }
+    expect(r0.ticks).toBeGreaterThanOrEqual(5); // ~30 ticks of 10 ms while rank 1 was late
+    expect(rs.map((r) => r.code)).toEqual([0, 0]);
+  });
+
+  test('a dead peer rejects a pending allReduceAsync', async () => {
+    const rs = await runRanks(2, WORKER, ['dead-peer-async'], { RENDEZVOUS: `tcp://127.0.0.1:${await freePort()}` });
+    expect((byRank(rs)[0] as { error: string }).error).toMatch(/distributed\.allReduceAsync on rank 0 of 2 failed .*(closed|reset)/i);
   });
 
   test('a dead peer fails the pending collective at once, and the group stays broken', async () => {
