@@ -178,6 +178,14 @@ async function join(opts: InitOptions): Promise<void> {
         rank, size: worldSize, prefix, hostname, timeoutMs: timeout,
         ...(client ? { store: client.nativeCallback() } : { file: (where as { file: string }).file }),
       });
+      // Every rank has finished its rendezvous when this returns, so rank 0 may close the store
+      // (or exit) without stranding a rank that is still reading it.
+      try {
+        native!.glooBarrier!(timeout);
+      } catch (e) {
+        native!.glooDestroy!();
+        throw new Error(`distributed.init: the ranks met but the closing barrier failed: ${(e as Error).message}`);
+      }
     } else {
       const id = await exchangeNcclId(rank, where, client, prefix, timeout);
       native!.ncclInit!(id, rank, worldSize, timeout);
