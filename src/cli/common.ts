@@ -111,12 +111,13 @@ export function evalLearner(l: Learner): mg.meta.MAML {
 /**
  * A data-parallel rank's part in {@link mamlStep} (Note [Data-parallel meta-batches] in
  * data_parallel.ts): its local meta-loss is scaled by `weight` (its share of the meta-batch)
- * before backward, and `sync` sums the meta-gradients over ranks before the optimizer step.
- * The returned loss is then this rank's weighted part; the caller sums it over ranks.
+ * before backward, and `sync` sums the meta-gradients over ranks before the optimizer step,
+ * together with the weighted losses (one collective): mamlStep then returns the global meta-loss.
  */
 export interface DataParallelStep {
   weight: number;
-  sync(params: readonly mg.Tensor[]): void;
+  /** Sums the `.grad` of `params` and `loss` over ranks; returns the summed loss. */
+  sync(params: readonly mg.Tensor[], loss: number): number;
 }
 
 /**
@@ -138,9 +139,9 @@ export function mamlStep(cfg: RunConfig, learner: mg.meta.MAML, opt: mg.optim.Ad
       l.backward();
       return l.item();
     });
-    dp!.sync(learner.metaParameters());
+    const total = dp!.sync(learner.metaParameters(), v);
     opt.step();
-    return v;
+    return total;
   }
   const params = learner.module.parameters();
   const opts: mg.meta.BatchedMAMLOptions = {
@@ -162,9 +163,9 @@ export function mamlStep(cfg: RunConfig, learner: mg.meta.MAML, opt: mg.optim.Ad
     l.backward();
     return l.item();
   });
-  dp?.sync(learner.metaParameters());
+  const total = dp ? dp.sync(learner.metaParameters(), value) : value;
   opt.step();
-  return value;
+  return total;
 }
 
 /**

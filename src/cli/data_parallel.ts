@@ -20,10 +20,8 @@ export interface DataParallel {
   worldSize: number;
   /** This rank's tasks [lo, hi) of a meta-batch of `total`. */
   share(total: number): [number, number];
-  /** Sums each parameter's `.grad` over ranks, in place (one bucketed all-reduce). */
-  syncGrads(params: readonly mg.Tensor[]): void;
-  /** The sum of `x` over ranks. */
-  sum(x: number): number;
+  /** Sums each parameter's `.grad` over ranks, in place, and `loss` (one bucketed all-reduce); returns the summed loss. */
+  syncGrads(params: readonly mg.Tensor[], loss: number): number;
   /** Rank 0's value of `flag` (so every rank stops at the same iteration). */
   agree(flag: boolean): boolean;
   /** Rank 0's value of an integer (e.g. the resumed iteration). */
@@ -41,10 +39,9 @@ export async function joinFromEnv(): Promise<DataParallel> {
   await mg.distributed.init({ backend: 'gloo' });
   const rank = mg.distributed.rank();
   const worldSize = mg.distributed.worldSize();
-  const scalar = (x: number, op: 'sum' | 'bcast') => {
+  const fromRank0 = (x: number) => {
     const t = mg.tensor([x], { dtype: 'float64' });
-    if (op === 'sum') mg.distributed.allReduce(t);
-    else mg.distributed.broadcast(t);
+    mg.distributed.broadcast(t);
     const v = t.item();
     t.dispose();
     return v;
@@ -56,14 +53,20 @@ export async function joinFromEnv(): Promise<DataParallel> {
       if (total < worldSize) throw new UsageError(`--meta-batch ${total} is smaller than the ${worldSize} ranks: each rank needs at least one task`);
       return [Math.floor((rank * total) / worldSize), Math.floor(((rank + 1) * total) / worldSize)];
     },
-    syncGrads(params) {
+    syncGrads(params, loss) {
       // A gradient that is null here may not be null elsewhere: reduce zeros so the buckets agree.
       for (const p of params) if (p.grad === null) p.grad = mg.zerosLike(p);
-      mg.distributed.allReduce(params.map((p) => p.grad!));
+      // The loss rides in the gradients' bucket (their dtype), so an iteration is one collective.
+      const l = mg.tensor([loss], { dtype: params[0].grad!.dtype });
+      try {
+        mg.distributed.allReduce([...params.map((p) => p.grad!), l]);
+        return l.item();
+      } finally {
+        l.dispose();
+      }
     },
-    sum: (x) => scalar(x, 'sum'),
-    agree: (flag) => scalar(flag ? 1 : 0, 'bcast') === 1,
-    agreeInt: (x) => scalar(x, 'bcast'),
+    agree: (flag) => fromRank0(flag ? 1 : 0) === 1,
+    agreeInt: (x) => fromRank0(x),
     broadcast(ts) {
       mg.distributed.broadcast(ts);
     },

@@ -220,8 +220,7 @@ async function trainRun(values: Record<string, string | boolean | undefined>, io
           const all = cfg.algo === 'pretrain' ? pretrainTasks(sampled as mg.data.Task[]) : (sampled as mg.data.Task[]);
           const mine = all.slice(lo, hi);
           const weight = mine.length / cfg.metaBatch;
-          const part = mamlStep(cfg, (learner as { maml: mg.meta.MAML }).maml, opt!, mine, formulation, { weight, sync: (ps) => dp.syncGrads(ps) });
-          return dp.sum(part);
+          return mamlStep(cfg, (learner as { maml: mg.meta.MAML }).maml, opt!, mine, formulation, { weight, sync: (ps, l) => dp.syncGrads(ps, l) });
         }
         if (learner.kind === 'reptile') {
           if (cfg.task === 'sinusoid-reptile') {
