@@ -84,6 +84,16 @@ describe.skipIf(!gloo)('metagrad train --nproc 2', () => {
     expect(maxDiff(one, two).diff).toBeLessThan(1e-5);
   });
 
+  test('--time-limit: every rank stops at rank 0\'s iteration, and the checkpoint is there', async () => {
+    const dir = path.join(tmp, 'timed');
+    const r = await cli(['train', '--algo', 'fomaml', '--task', 'sinusoid', '--meta-batch', '4', '--iterations', '1000000', '--time-limit', '0.5', '--json', '--out', dir, '--nproc', '2']);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.out.trim().split('\n').at(-1)!) as { iterations: number; timeLimited: boolean };
+    expect(summary.timeLimited).toBe(true);
+    expect(summary.iterations).toBeGreaterThan(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).iteration).toBe(summary.iterations);
+  });
+
   test('a rank that fails stops the launch with its exit code and message', async () => {
     const r = await cli(['train', '--algo', 'maml', '--task', 'sinusoid', '--iterations', '2', '--meta-batch', '1', '--out', path.join(tmp, 'bad'), '--nproc', '2']);
     expect(r.code).toBe(2);
