@@ -112,3 +112,4 @@ export * as meta from './meta/index.js';
 export * as data from './data/index.js';
 export * as cuda from './cuda.js';
 export * as backend from './backend/index.js';
+export * as distributed from './distributed/index.js';

@@ -13,6 +13,7 @@
 #include "core/philox.h"
 #include "cpu/isa.h"
 #include "cpu/parallel.h"
+#include "distributed/distributed.h"
 
 namespace mg {
 
@@ -407,6 +408,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaInfo", Napi::Function::New(env, CudaInfo));
   exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize));
   exports.Set("cudaSetTF32", Napi::Function::New(env, CudaSetTF32));
+  register_distributed(env, exports);
   return exports;
 }
 

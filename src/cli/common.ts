@@ -113,6 +113,18 @@ export function evalLearner(l: Learner): mg.meta.MAML {
 }
 
 /**
+ * A data-parallel rank's part in {@link mamlStep} (Note [Data-parallel meta-batches] in
+ * data_parallel.ts): its local meta-loss is scaled by `weight` (its share of the meta-batch)
+ * before backward, and `sync` sums the meta-gradients over ranks before the optimizer step,
+ * together with the weighted losses (one collective): mamlStep then returns the global meta-loss.
+ */
+export interface DataParallelStep {
+  weight: number;
+  /** Sums the `.grad` of `params` and `loss` over ranks; returns the summed loss. */
+  sync(params: readonly mg.Tensor[], loss: number): number;
+}
+
+/**
  * One meta-training iteration of a MAML-family learner (maml, fomaml, anil, metasgd, pretrain)
  * on `tasks`: zeroGrad, meta-loss, backward, an optimizer step; returns the meta-loss.
  *
@@ -122,8 +134,19 @@ export function evalLearner(l: Learner): mg.meta.MAML {
  * (`learner.step`). Both compute the same meta-loss and meta-gradient (tested to 1e-10 in
  * float64), so a checkpoint does not depend on the choice beyond float rounding.
  */
-export function mamlStep(cfg: RunConfig, learner: mg.meta.MAML, opt: mg.optim.Adam, tasks: readonly mg.data.Task[], formulation: 'batched' | 'loop'): number {
-  if (formulation === 'loop') return learner.step(tasks, opt);
+export function mamlStep(cfg: RunConfig, learner: mg.meta.MAML, opt: mg.optim.Adam, tasks: readonly mg.data.Task[], formulation: 'batched' | 'loop', dp?: DataParallelStep): number {
+  if (formulation === 'loop' && !dp) return learner.step(tasks, opt);
+  if (formulation === 'loop') {
+    opt.zeroGrad();
+    const v = mg.tidy(() => {
+      const l = learner.metaLoss(tasks).mul(dp!.weight);
+      l.backward();
+      return l.item();
+    });
+    const total = dp!.sync(learner.metaParameters(), v);
+    opt.step();
+    return total;
+  }
   const params = learner.module.parameters();
   const opts: mg.meta.BatchedMAMLOptions = {
     innerSteps: learner.innerSteps,
@@ -139,12 +162,14 @@ export function mamlStep(cfg: RunConfig, learner: mg.meta.MAML, opt: mg.optim.Ad
   opt.zeroGrad();
   const value = mg.tidy(() => {
     const b = mg.meta.stackTasks(tasks);
-    const l = mg.meta.batchedMamlMetaLoss(params, b.support, b.query, opts);
+    let l = mg.meta.batchedMamlMetaLoss(params, b.support, b.query, opts);
+    if (dp) l = l.mul(dp.weight);
     l.backward();
     return l.item();
   });
+  const total = dp ? dp.sync(learner.metaParameters(), value) : value;
   opt.step();
-  return value;
+  return total;
 }
 
 /**
@@ -366,6 +391,10 @@ export interface TrainingLoop {
    * iteration that ends past it, logs and saves there, so `train` again resumes from it.
    */
   timeLimit?: number;
+  /** A data-parallel rank other than 0: no progress bar, metrics, JSON lines or checkpoints. */
+  quiet?: boolean;
+  /** Data parallel: makes every rank take rank 0's decision to stop (the time limit). */
+  agree?: (stop: boolean) => boolean;
 }
 
 /** What {@link runTrainingLoop} reached. */
@@ -385,7 +414,7 @@ export interface TrainingLoopResult {
  * `iterations` or the time limit.
  */
 export function runTrainingLoop(l: TrainingLoop): TrainingLoopResult {
-  const bar = progressBar(l.json ? { ...l.io, isTTY: false } : l.io, l.iterations, l.metricName, l.start);
+  const bar = progressBar(l.json || l.quiet ? { ...l.io, isTTY: false } : l.io, l.iterations, l.metricName, l.start);
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
   let window: Record<string, number> = {};
@@ -402,6 +431,11 @@ export function runTrainingLoop(l: TrainingLoop): TrainingLoopResult {
     const done = it + 1;
     reached = done;
     timeLimited = l.timeLimit !== undefined && done < l.iterations && (Date.now() - t0) / 1000 >= l.timeLimit;
+    if (l.agree && l.timeLimit !== undefined) timeLimited = l.agree(timeLimited);
+    if (l.quiet) {
+      if (timeLimited) break;
+      continue;
+    }
     if (done % l.logEvery === 0 || done === l.iterations || (timeLimited && n > 0)) {
       const elapsed = (Date.now() - t0) / 1000;
       const c = process.cpuUsage(cpu0);
@@ -420,7 +454,7 @@ export function runTrainingLoop(l: TrainingLoop): TrainingLoopResult {
     if (timeLimited) break;
   }
   bar.stop();
-  if (l.start >= l.iterations) l.save(l.start);
+  if (l.start >= l.iterations && !l.quiet) l.save(l.start);
   return { lastLoss: last, iteration: reached, timeLimited };
 }
 
