@@ -258,7 +258,7 @@ describe('conv2d gradients', () => {
     { name: 'Winograd: 16->16, 7x5 map, padding 1, bias', xs: [3, 16, 7, 5], ws: [16, 16, 3, 3], bias: true, opts: { padding: 1 } },
     { name: 'Winograd: 32->24, 9x9 map, batch 6 (several tile blocks)', xs: [6, 32, 9, 9], ws: [24, 32, 3, 3], bias: false, opts: { padding: 1 } },
     { name: 'Winograd: groups 2 (16 per group), padding [0, 2]', xs: [2, 32, 6, 5], ws: [32, 16, 3, 3], bias: true, opts: { padding: [0, 2], groups: 2 } },
-    { name: 'Winograd: 3x3 map (conv4 layer 4), padding 1', xs: [4, 20, 3, 3], ws: [18, 20, 3, 3], bias: true, opts: { padding: 1 } },
+    { name: 'Winograd: 5x4 map, 20->18 channels (vector tails), padding 1', xs: [4, 20, 5, 4], ws: [18, 20, 3, 3], bias: true, opts: { padding: 1 } },
     { name: 'Winograd: no padding, 6x6 -> 4x4', xs: [2, 16, 6, 6], ws: [16, 16, 3, 3], bias: false, opts: {} },
   ];
   for (const c of winoCases) {
@@ -306,6 +306,7 @@ describe('conv2d gradients', () => {
     { name: 'NHWC: 16->16 stride 2 padding 1 (conv4 stride form), odd map', xs: [5, 16, 9, 7], ws: [16, 16, 3, 3], bias: true, opts: { padding: 1, stride: 2 } },
     { name: 'NHWC: 32->24 stride 2, 4x4 map (tiny maps, many images per block)', xs: [7, 32, 4, 4], ws: [24, 32, 3, 3], bias: false, opts: { padding: 1, stride: 2 } },
     { name: 'NHWC: groups 2, dilation 2, 5x3 kernel', xs: [2, 32, 9, 8], ws: [32, 16, 5, 3], bias: true, opts: { padding: [2, 1], dilation: 2, groups: 2 } },
+    { name: 'NHWC: 3x3 map, stride 1 (conv4 layer 4: too small for Winograd tiles)', xs: [4, 20, 3, 3], ws: [18, 20, 3, 3], bias: true, opts: { padding: 1 } },
     { name: 'NHWC: 24x24 map stride [1, 2] (several blocks per image)', xs: [2, 16, 24, 48], ws: [16, 16, 3, 3], bias: false, opts: { padding: 1, stride: [1, 2] } },
   ];
   for (const c of nhwcCases) {
