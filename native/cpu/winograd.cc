@@ -35,47 +35,95 @@ inline void nhwc_rows(const double* x, int64_t C, int64_t H, int64_t W, double* 
                       int64_t ph, int64_t pw, int64_t r0, int64_t r1) {
   MG_ISA_CALL(wino_to_nhwc_f64, x, C, H, W, out, Hp, Wp, ph, pw, r0, r1);
 }
-// U[gr][xi][c][o] = (G g G^T)[xi] for g = w[gr*Og + o][c], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+// The 1-D kernel transform G (3 -> alpha) and its adjoint G^T (alpha -> 3).
+// F(2,3): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
+// F(4,3): G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1].
 template <class T>
-void weight_tf(const T* w, int64_t G, int64_t Cg, int64_t Og, T* U) {
-  parallel_for(G * Og, grain_for(Cg * 16), [&](int64_t b, int64_t e) {
+void g1d(int m, const T* g, T* u) {
+  if (m == 2) {
+    u[0] = g[0];
+    u[1] = T(0.5) * (g[0] + g[1] + g[2]);
+    u[2] = T(0.5) * (g[0] - g[1] + g[2]);
+    u[3] = g[2];
+  } else {
+    u[0] = g[0] / T(4);
+    u[1] = -(g[0] + g[1] + g[2]) / T(6);
+    u[2] = -(g[0] - g[1] + g[2]) / T(6);
+    u[3] = g[0] / T(24) + g[1] / T(12) + g[2] / T(6);
+    u[4] = g[0] / T(24) - g[1] / T(12) + g[2] / T(6);
+    u[5] = g[2];
+  }
+}
+template <class T>
+void gt1d(int m, const T* u, T* g) {
+  if (m == 2) {
+    g[0] = u[0] + T(0.5) * (u[1] + u[2]);
+    g[1] = T(0.5) * (u[1] - u[2]);
+    g[2] = T(0.5) * (u[1] + u[2]) + u[3];
+  } else {
+    g[0] = u[0] / T(4) - (u[1] + u[2]) / T(6) + (u[3] + u[4]) / T(24);
+    g[1] = (u[2] - u[1]) / T(6) + (u[3] - u[4]) / T(12);
+    g[2] = (u[3] + u[4] - u[1] - u[2]) / T(6) + u[5];
+  }
+}
+
+// U[gr][xi][c][o] = (G g G^T)[xi] for g = w[gr*Og + o][c].
+template <class T>
+void weight_tf(int m, const T* w, int64_t G, int64_t Cg, int64_t Og, T* U) {
+  const int A = m + 2;
+  parallel_for(G * Og, grain_for(Cg * A * A), [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; ++u) {
       const int64_t gr = u / Og, o = u % Og;
       for (int64_t c = 0; c < Cg; ++c) {
         const T* g = w + ((gr * Og + o) * Cg + c) * 9;
-        T r[4][3];  // G g
+        T r[6][3];  // G g, column by column
         for (int j = 0; j < 3; ++j) {
-          const T g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
-          r[0][j] = g0;
-          r[1][j] = T(0.5) * (g0 + g1 + g2);
-          r[2][j] = T(0.5) * (g0 - g1 + g2);
-          r[3][j] = g2;
+          const T col[3] = {g[j], g[3 + j], g[6 + j]};
+          T out[6];
+          g1d(m, col, out);
+          for (int i = 0; i < A; ++i) r[i][j] = out[i];
         }
-        T* dst = U + gr * 16 * Cg * Og + c * Og + o;
-        for (int i = 0; i < 4; ++i) {
-          const T v[4] = {r[i][0], T(0.5) * (r[i][0] + r[i][1] + r[i][2]), T(0.5) * (r[i][0] - r[i][1] + r[i][2]),
-                          r[i][2]};
-          for (int j = 0; j < 4; ++j) dst[(i * 4 + j) * Cg * Og] = v[j];
+        T* dst = U + gr * A * A * Cg * Og + c * Og + o;
+        for (int i = 0; i < A; ++i) {
+          T out[6];
+          g1d(m, r[i], out);
+          for (int j = 0; j < A; ++j) dst[(i * A + j) * Cg * Og] = out[j];
         }
       }
     }
   });
 }
 
-WinoPlan plan(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t G, int64_t ph, int64_t pw) {
+// F(4x4, 3x3) needs fewer products on maps of 6+ (2.25 per output against F(2x2)'s 4, less the
+// waste of clipped edge tiles) but rounds more (its transforms hold 1/6, 1/24, 4, 8: float32
+// results within about 1e-5 of the largest output instead of 1e-6). float32 takes the tile size
+// with the fewest products, F(2x2) on ties; float64, kept for checking to full precision, takes
+// F(2x2) (errors of a few ulps). MG_CONV_WINOGRAD=2 or 4 forces one (tests).
+int choose_m(int64_t Ho, int64_t Wo, bool f64) {
+  if (const char* s = std::getenv("MG_CONV_WINOGRAD")) {
+    if (s[0] == '2') return 2;
+    if (s[0] == '4') return 4;
+  }
+  if (f64) return 2;
+  const int64_t p2 = ((Ho + 1) / 2) * ((Wo + 1) / 2) * 16, p4 = ((Ho + 3) / 4) * ((Wo + 3) / 4) * 36;
+  return p4 < p2 ? 4 : 2;
+}
+
+WinoPlan plan(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t G, int64_t ph, int64_t pw, bool f64) {
   WinoPlan p;
   p.N = N; p.C = C; p.O = O; p.G = G; p.Cg = C / G; p.Og = O / G;
   p.Ho = H + 2 * ph - 2; p.Wo = W + 2 * pw - 2;
-  p.th = (p.Ho + 1) / 2; p.tw = (p.Wo + 1) / 2;
-  p.Hp = 2 * p.th + 2; p.Wp = 2 * p.tw + 2;
+  p.m = choose_m(p.Ho, p.Wo, f64);
+  p.th = (p.Ho + p.m - 1) / p.m; p.tw = (p.Wo + p.m - 1) / p.m;
+  p.Hp = p.m * p.th + 2; p.Wp = p.m * p.tw + 2;
   return p;
 }
 
 // Tiles per block: the block's transformed tiles ([16][tiles][Cg] and [16][tiles][Og]) stay in
 // L2; a multiple of the GEMM row tiles (14 with AVX-512, 6 with AVX2). Blocks are evened out.
 template <class T>
-void blocks(int64_t tiles, int64_t* nblk, int64_t* tb) {
-  const int64_t target = sizeof(T) == 4 ? 126 : 84;
+void blocks(int m, int64_t tiles, int64_t* nblk, int64_t* tb) {
+  const int64_t target = (sizeof(T) == 4 ? 126 : 84) * 16 / ((m + 2) * (m + 2)) / 14 * 14 + 14;
   *nblk = std::max<int64_t>(1, (tiles + target - 1) / target);
   *tb = (tiles + *nblk - 1) / *nblk;
 }
@@ -130,19 +178,20 @@ bool winograd_applies(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh
 template <class T>
 void winograd_conv2d(const T* x, const T* w, const T* bias, T* y, int64_t N, int64_t C, int64_t H, int64_t W,
                      int64_t O, int64_t G, int64_t ph, int64_t pw) {
-  const WinoPlan p = plan(N, C, H, W, O, G, ph, pw);
+  const WinoPlan p = plan(N, C, H, W, O, G, ph, pw, sizeof(T) == 8);
   T* xp = scratch<T>(0, size_t(N * p.Hp * p.Wp * C));
-  T* U = scratch<T>(1, size_t(G * 16 * p.Cg * p.Og));
+  const int64_t AA = (p.m + 2) * (p.m + 2);
+  T* U = scratch<T>(1, size_t(G * AA * p.Cg * p.Og));
   T* yt = scratch<T>(2, size_t(N * p.Ho * p.Wo * O));
   to_nhwc(x, N, C, H, W, xp, p.Hp, p.Wp, ph, pw);
-  weight_tf(w, G, p.Cg, p.Og, U);
+  weight_tf(p.m, w, G, p.Cg, p.Og, U);
   int64_t nblk, tb;
   const int64_t tiles = N * p.th * p.tw;
-  blocks<T>(tiles, &nblk, &tb);
+  blocks<T>(p.m, tiles, &nblk, &tb);
   parallel_for(G * nblk, 1, [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; ++u) {
       const int64_t gr = u / nblk, t0 = (u % nblk) * tb, nt = std::min(tb, tiles - t0);
-      if (nt > 0) fwd_block(p, xp, U + gr * 16 * p.Cg * p.Og, gr, t0, nt, yt);
+      if (nt > 0) fwd_block(p, xp, U + gr * AA * p.Cg * p.Og, gr, t0, nt, yt);
     }
   });
   from_nhwc(yt, y, N, O, p.Ho * p.Wo, bias);
@@ -168,15 +217,16 @@ void winograd_conv2d_input_grad(const T* gy, const T* w, T* dx, int64_t N, int64
 template <class T>
 void winograd_conv2d_weight_grad(const T* gy, const T* x, T* dw, int64_t N, int64_t C, int64_t H, int64_t W,
                                  int64_t O, int64_t G, int64_t ph, int64_t pw) {
-  const WinoPlan p = plan(N, C, H, W, O, G, ph, pw);
-  const int64_t Cg = p.Cg, Og = p.Og, US = 16 * Cg * Og;
+  const WinoPlan p = plan(N, C, H, W, O, G, ph, pw, sizeof(T) == 8);
+  const int A = p.m + 2;
+  const int64_t Cg = p.Cg, Og = p.Og, US = A * A * Cg * Og;
   T* xp = scratch<T>(0, size_t(N * p.Hp * p.Wp * C));
-  T* gp = scratch<T>(1, size_t(N * 4 * p.th * p.tw * O));
+  T* gp = scratch<T>(1, size_t(N * p.m * p.m * p.th * p.tw * O));
   to_nhwc(x, N, C, H, W, xp, p.Hp, p.Wp, ph, pw);
-  to_nhwc(gy, N, O, p.Ho, p.Wo, gp, 2 * p.th, 2 * p.tw, int64_t(0), int64_t(0));
+  to_nhwc(gy, N, O, p.Ho, p.Wo, gp, p.m * p.th, p.m * p.tw, int64_t(0), int64_t(0));
   int64_t nblk, tb;
   const int64_t tiles = N * p.th * p.tw;
-  blocks<T>(tiles, &nblk, &tb);
+  blocks<T>(p.m, tiles, &nblk, &tb);
   // Blocks are summed in P fixed runs, each into its own partial, and the partials in order: the
   // result depends only on the shapes, not on the thread count. P is capped by memory.
   int64_t P = std::min<int64_t>(nblk, 4);
@@ -205,25 +255,21 @@ void winograd_conv2d_weight_grad(const T* gy, const T* x, T* dw, int64_t N, int6
       }
     });
   }
-  parallel_for(G * Cg, grain_for(Og * 16), [&](int64_t b, int64_t e) {
+  // dw[gr*Og + o][c] = G^T m G for each (c, o).
+  parallel_for(G * Cg, grain_for(Og * A * A), [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; ++u) {
       const int64_t gr = u / Cg, c = u % Cg;
       const T* m = part + gr * P * US + c * Og;
       for (int64_t o = 0; o < Og; ++o) {
-        T q[3][4];  // G^T m
-        for (int j = 0; j < 4; ++j) {
-          const T m0 = m[j * Cg * Og + o], m1 = m[(4 + j) * Cg * Og + o], m2 = m[(8 + j) * Cg * Og + o],
-                  m3 = m[(12 + j) * Cg * Og + o];
-          q[0][j] = m0 + T(0.5) * (m1 + m2);
-          q[1][j] = T(0.5) * (m1 - m2);
-          q[2][j] = T(0.5) * (m1 + m2) + m3;
+        T q[3][6];  // G^T m, column by column
+        for (int j = 0; j < A; ++j) {
+          T col[6], out[3];
+          for (int i = 0; i < A; ++i) col[i] = m[(i * A + j) * Cg * Og + o];
+          gt1d(p.m, col, out);
+          for (int a2 = 0; a2 < 3; ++a2) q[a2][j] = out[a2];
         }
         T* d = dw + ((gr * Og + o) * Cg + c) * 9;
-        for (int i = 0; i < 3; ++i) {
-          d[i * 3 + 0] = q[i][0] + T(0.5) * (q[i][1] + q[i][2]);
-          d[i * 3 + 1] = T(0.5) * (q[i][1] - q[i][2]);
-          d[i * 3 + 2] = T(0.5) * (q[i][1] + q[i][2]) + q[i][3];
-        }
+        for (int i = 0; i < 3; ++i) gt1d(p.m, q[i], d + i * 3);
       }
     }
   });

@@ -25,8 +25,9 @@ namespace mg::cpu {
 struct WinoPlan {
   int64_t N, C, O, G, Cg, Og;  // batch, input/output channels, groups, channels per group
   int64_t Ho, Wo;              // output size
-  int64_t th, tw;              // tiles per image along rows and columns (ceil(Ho/2), ceil(Wo/2))
-  int64_t Hp, Wp;              // padded channels-last input: [N][Hp][Wp][C], Hp = 2*th + 2
+  int64_t m;                   // output tile m x m: F(2x2, 3x3) or F(4x4, 3x3); alpha = m + 2
+  int64_t th, tw;              // tiles per image along rows and columns (ceil(Ho/m), ceil(Wo/m))
+  int64_t Hp, Wp;              // padded channels-last input: [N][Hp][Wp][C], Hp = m*th + 2
 };
 
 }  // namespace mg::cpu

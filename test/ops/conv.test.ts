@@ -250,10 +250,11 @@ describe('conv2d gradients', () => {
     });
   }
 
-  // The Winograd F(2x2, 3x3) path (native/cpu/winograd.cc): 3x3 kernels, stride 1, at least 16
-  // channels per group on both sides. Odd map sizes give clipped edge tiles; 150+ tiles per group
-  // give several tile blocks and weight-gradient partials; MG_CONV_WINOGRAD=0 (read on every call)
-  // turns it off, so each case also checks that the fast path really ran (its rounding differs).
+  // The Winograd F(2x2, 3x3) and F(4x4, 3x3) paths (native/cpu/winograd.cc): 3x3 kernels, stride
+  // 1, at least 16 channels per group on both sides, maps of 4x4 and more. Each case runs both
+  // tile sizes (MG_CONV_WINOGRAD=2 / 4, read on every call) and the automatic choice. Odd map sizes
+  // give clipped edge tiles; many tiles per group give several tile blocks and weight-gradient
+  // partials; MG_CONV_WINOGRAD=0 turns it off, so each case also checks that the fast path ran.
   const winoCases: Case[] = [
     { name: 'Winograd: 16->16, 7x5 map, padding 1, bias', xs: [3, 16, 7, 5], ws: [16, 16, 3, 3], bias: true, opts: { padding: 1 } },
     { name: 'Winograd: 32->24, 9x9 map, batch 6 (several tile blocks)', xs: [6, 32, 9, 9], ws: [24, 32, 3, 3], bias: false, opts: { padding: 1 } },
@@ -276,17 +277,22 @@ describe('conv2d gradients', () => {
       };
       const before = mg.backend.cpuInfo().threads;
       const env = process.env.MG_CONV_WINOGRAD;
+      // Winograd rounds relative to the largest output (F(4x4) in float32: about 1e-5 of it).
+      const scale = refs.map((r) => r.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
       try {
-        delete process.env.MG_CONV_WINOGRAD;
         const bits: number[][][] = [];
-        for (const t of [1, 4]) {
-          mg.backend.setNumThreads(t);
-          const outs = run('float64');
-          outs.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-12 }));
-          run('float32').forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-4, atol: 1e-4 }));
-          bits.push(outs.map((o) => Array.from(o.data())));
+        for (const tile of ['2', '4', undefined]) {
+          if (tile === undefined) delete process.env.MG_CONV_WINOGRAD;
+          else process.env.MG_CONV_WINOGRAD = tile;
+          for (const t of [1, 4]) {
+            mg.backend.setNumThreads(t);
+            const outs = run('float64');
+            outs.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-13 * scale[i] }));
+            run('float32').forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-4, atol: 3e-5 * scale[i] }));
+            bits.push(outs.map((o) => Array.from(o.data())));
+          }
+          expect(bits[bits.length - 1]).toEqual(bits[bits.length - 2]);
         }
-        expect(bits[1]).toEqual(bits[0]);
         process.env.MG_CONV_WINOGRAD = '0';
         const im2col = run('float64').map((o) => Array.from(o.data()));
         im2col.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-12 }));

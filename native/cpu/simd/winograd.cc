@@ -145,6 +145,7 @@ template <class T> struct Sc {  // the scalar "vector": tails, and the portable 
   static V add(V a, V b) { return a + b; }
   static V sub(V a, V b) { return a - b; }
   static V neg(V a) { return -a; }
+  static V mul(V a, T c) { return a * c; }
 };
 #if defined(MG_ISA_avx512)
 template <class T> struct Vx;
@@ -156,6 +157,7 @@ template <> struct Vx<float> {
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
   static V neg(V a) { return _mm512_sub_ps(_mm512_setzero_ps(), a); }
+  static V mul(V a, float c) { return _mm512_mul_ps(a, _mm512_set1_ps(c)); }
 };
 template <> struct Vx<double> {
   using V = __m512d;
@@ -165,6 +167,7 @@ template <> struct Vx<double> {
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
   static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
   static V neg(V a) { return _mm512_sub_pd(_mm512_setzero_pd(), a); }
+  static V mul(V a, double c) { return _mm512_mul_pd(a, _mm512_set1_pd(c)); }
 };
 #elif defined(MG_ISA_avx2)
 template <class T> struct Vx;
@@ -176,6 +179,7 @@ template <> struct Vx<float> {
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
   static V neg(V a) { return _mm256_sub_ps(_mm256_setzero_ps(), a); }
+  static V mul(V a, float c) { return _mm256_mul_ps(a, _mm256_set1_ps(c)); }
 };
 template <> struct Vx<double> {
   using V = __m256d;
@@ -185,6 +189,7 @@ template <> struct Vx<double> {
   static V add(V a, V b) { return _mm256_add_pd(a, b); }
   static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
   static V neg(V a) { return _mm256_sub_pd(_mm256_setzero_pd(), a); }
+  static V mul(V a, double c) { return _mm256_mul_pd(a, _mm256_set1_pd(c)); }
 };
 #else
 template <class T> using Vx = Sc<T>;
@@ -198,135 +203,210 @@ __attribute__((always_inline)) inline void over_lanes(int64_t n, F&& body) {
   for (; c < n; ++c) body(Sc<T>{}, c);
 }
 
-// Row stride of one tile in the block buffers ([tile][xi][channel]): 16 transformed values of
+// ---- the 1-D transforms of F(m x m, 3 x 3), m = 2 (alpha = 4) and m = 4 (alpha = 6) ----------
+// in1d: B^T d (alpha -> alpha); out1d: A^T v (alpha -> m); grad1d: A g, the adjoint of out1d
+// (m -> alpha). F(2,3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], A^T = [1 1 1 0; 0 1 -1 -1].
+// F(4,3) (Lavin & Gray 2016): B^T rows [4 0 -5 0 1 0], [0 -4 -4 1 1 0], [0 4 -4 -1 1 0],
+// [0 -2 -1 2 1 0], [0 2 -1 -2 1 0], [0 4 0 -5 0 1]; A^T rows [1 1 1 1 1 0], [0 1 -1 2 -2 0],
+// [0 1 1 4 4 0], [0 1 -1 8 -8 1].
+template <int M> struct Tf;
+template <> struct Tf<2> {
+  static constexpr int A = 4;
+  template <class O, class V>
+  static void in1d(const V* d, V* o) {
+    o[0] = O::sub(d[0], d[2]);
+    o[1] = O::add(d[1], d[2]);
+    o[2] = O::sub(d[2], d[1]);
+    o[3] = O::sub(d[1], d[3]);
+  }
+  template <class O, class V>
+  static void out1d(const V* m, V* y) {
+    y[0] = O::add(O::add(m[0], m[1]), m[2]);
+    y[1] = O::sub(O::sub(m[1], m[2]), m[3]);
+  }
+  template <class O, class V>
+  static void grad1d(const V* g, V* o) {
+    o[0] = g[0];
+    o[1] = O::add(g[0], g[1]);
+    o[2] = O::sub(g[0], g[1]);
+    o[3] = O::neg(g[1]);
+  }
+};
+template <> struct Tf<4> {
+  static constexpr int A = 6;
+  template <class O, class V>
+  static void in1d(const V* d, V* o) {
+    const V s12 = O::add(d[1], d[2]), d12 = O::sub(d[1], d[2]), s34 = O::add(d[3], d[4]), d43 = O::sub(d[4], d[3]);
+    const V d42 = O::sub(d[4], d[2]), d31 = O::sub(d[3], d[1]);
+    o[0] = O::add(O::sub(O::mul(d[0], 4), O::mul(d[2], 5)), d[4]);
+    o[1] = O::sub(s34, O::mul(s12, 4));
+    o[2] = O::add(d43, O::mul(d12, 4));
+    o[3] = O::add(d42, O::mul(d31, 2));
+    o[4] = O::sub(d42, O::mul(d31, 2));
+    o[5] = O::add(O::sub(O::mul(d[1], 4), O::mul(d[3], 5)), d[5]);
+  }
+  template <class O, class V>
+  static void out1d(const V* m, V* y) {
+    const V s12 = O::add(m[1], m[2]), d12 = O::sub(m[1], m[2]), s34 = O::add(m[3], m[4]), d34 = O::sub(m[3], m[4]);
+    y[0] = O::add(O::add(m[0], s12), s34);
+    y[1] = O::add(d12, O::mul(d34, 2));
+    y[2] = O::add(s12, O::mul(s34, 4));
+    y[3] = O::add(O::add(d12, O::mul(d34, 8)), m[5]);
+  }
+  template <class O, class V>
+  static void grad1d(const V* g, V* o) {
+    const V s02 = O::add(g[0], g[2]), s13 = O::add(g[1], g[3]);
+    o[0] = g[0];
+    o[1] = O::add(s02, s13);
+    o[2] = O::sub(s02, s13);
+    const V e = O::add(g[0], O::mul(g[2], 4)), f = O::add(O::mul(g[1], 2), O::mul(g[3], 8));
+    o[3] = O::add(e, f);
+    o[4] = O::sub(e, f);
+    o[5] = g[3];
+  }
+};
+
+// Row stride of one tile in the block buffers ([tile][xi][channel]): alpha^2 transformed values of
 // every channel, plus one cache line so the rows a GEMM tile walks do not share L1 sets.
-inline int64_t tile_ld(int64_t ch, size_t elt) { return 16 * ch + int64_t(64 / elt); }
+template <int M>
+inline int64_t tile_ld(int64_t ch, size_t elt) { return Tf<M>::A * Tf<M>::A * ch + int64_t(64 / elt); }
 
 // Offset of tile tt's top-left element in a channels-last map of `cols` columns and `rows` rows
 // per image, `ch` channels per pixel.
+template <int M>
 inline int64_t tile_offset(const WinoPlan& p, int64_t tt, int64_t rows, int64_t cols, int64_t ch) {
   const int64_t ti = p.th * p.tw, n = tt / ti, r = tt % ti, ty = r / p.tw, tx = r % p.tw;
-  return ((n * rows + 2 * ty) * cols + 2 * tx) * ch;
+  return ((n * rows + M * ty) * cols + M * tx) * ch;
 }
 
-// V[t][xi][c] = (B^T d B)[xi] of the 4x4 input tile of each tile t, channels c0 .. c0+Cg.
-// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
-template <class T>
+// V[t][xi][c] = (B^T d B)[xi] of the alpha x alpha input tile of each tile t, channels c0 .. c0+Cg.
+template <int M, class T>
 void input_tf(const WinoPlan& p, const T* xp, int64_t c0, int64_t t0, int64_t nt, T* V, int64_t ldv) {
+  constexpr int A = Tf<M>::A;
   const int64_t Cg = p.Cg, C = p.C, rs = p.Wp * C;
   for (int64_t t = 0; t < nt; ++t) {
-    const T* b = xp + tile_offset(p, t0 + t, p.Hp, p.Wp, C) + c0;
+    const T* b = xp + tile_offset<M>(p, t0 + t, p.Hp, p.Wp, C) + c0;
     T* v = V + t * ldv;
     over_lanes<T>(Cg, [&](auto ops, int64_t c) __attribute__((always_inline)) {
       using O = decltype(ops);
-      typename O::V r[4][4];
-      const T* q = b + c;
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j, q += C) {
-        const auto d0 = O::load(q), d1 = O::load(q + rs), d2 = O::load(q + 2 * rs), d3 = O::load(q + 3 * rs);
-        r[0][j] = O::sub(d0, d2);
-        r[1][j] = O::add(d1, d2);
-        r[2][j] = O::sub(d2, d1);
-        r[3][j] = O::sub(d1, d3);
+      using VV = typename O::V;
+      VV r[A][A];  // r[k][j] = (B^T d)[k][j]
+#pragma GCC unroll 6
+      for (int j = 0; j < A; ++j) {
+        VV col[A], o[A];
+#pragma GCC unroll 6
+        for (int i = 0; i < A; ++i) col[i] = O::load(b + i * rs + j * C + c);
+        Tf<M>::template in1d<O>(col, o);
+#pragma GCC unroll 6
+        for (int k = 0; k < A; ++k) r[k][j] = o[k];
       }
-      T* w = v + c;
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i, w += 4 * Cg) {
-        O::store(w, O::sub(r[i][0], r[i][2]));
-        O::store(w + Cg, O::add(r[i][1], r[i][2]));
-        O::store(w + 2 * Cg, O::sub(r[i][2], r[i][1]));
-        O::store(w + 3 * Cg, O::sub(r[i][1], r[i][3]));
+#pragma GCC unroll 6
+      for (int k = 0; k < A; ++k) {
+        VV o[A];
+        Tf<M>::template in1d<O>(r[k], o);
+#pragma GCC unroll 6
+        for (int l = 0; l < A; ++l) O::store(v + (k * A + l) * Cg + c, o[l]);
       }
     });
   }
 }
 
-// y tile = A^T M A with A^T = [1 1 1 0; 0 1 -1 -1], from M[t][xi][o] to the NHWC output (edge
-// tiles clip through a staging row).
-template <class T>
-void output_tf(const WinoPlan& p, const T* M, int64_t ldm, int64_t o0, int64_t t0, int64_t nt, T* y) {
+// y tile = A^T M A, from M[t][xi][o] to the NHWC output (edge tiles clip through a staging tile).
+template <int M, class T>
+void output_tf(const WinoPlan& p, const T* Mb, int64_t ldm, int64_t o0, int64_t t0, int64_t nt, T* y) {
+  constexpr int A = Tf<M>::A;
   const int64_t Og = p.Og, O = p.O;
-  T* st = tl_buf<T>(2, size_t(4 * Og));
+  T* st = tl_buf<T>(2, size_t(M * M * Og));
   const int64_t ti = p.th * p.tw;
   for (int64_t t = 0; t < nt; ++t) {
-    const int64_t tt = t0 + t, n = tt / ti, r = tt % ti, h0 = 2 * (r / p.tw), w0 = 2 * (r % p.tw);
-    const bool full = h0 + 2 <= p.Ho && w0 + 2 <= p.Wo;
+    const int64_t tt = t0 + t, n = tt / ti, r = tt % ti, h0 = M * (r / p.tw), w0 = M * (r % p.tw);
+    const bool full = h0 + M <= p.Ho && w0 + M <= p.Wo;
     T* base = y + ((n * p.Ho + h0) * p.Wo + w0) * O + o0;
     T* y0 = full ? base : st;
-    const int64_t dx = full ? O : Og, dy = full ? p.Wo * O : 2 * Og;
-    const T* m = M + t * ldm;
+    const int64_t dx = full ? O : Og, dy = full ? p.Wo * O : M * Og;
+    const T* m = Mb + t * ldm;
     over_lanes<T>(Og, [&](auto ops, int64_t o) __attribute__((always_inline)) {
       using Op = decltype(ops);
-      typename Op::V s[2][4];
-      const T* q = m + o;
+      using VV = typename Op::V;
+      VV s[M][A];  // s[a][j] = (A^T m)[a][j]
+#pragma GCC unroll 6
+      for (int j = 0; j < A; ++j) {
+        VV col[A], out[M];
+#pragma GCC unroll 6
+        for (int i = 0; i < A; ++i) col[i] = Op::load(m + (i * A + j) * Og + o);
+        Tf<M>::template out1d<Op>(col, out);
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j, q += Og) {
-        const auto m0 = Op::load(q), m1 = Op::load(q + 4 * Og), m2 = Op::load(q + 8 * Og), m3 = Op::load(q + 12 * Og);
-        s[0][j] = Op::add(Op::add(m0, m1), m2);
-        s[1][j] = Op::sub(Op::sub(m1, m2), m3);
+        for (int a = 0; a < M; ++a) s[a][j] = out[a];
       }
-      T* w = y0 + o;
-      Op::store(w, Op::add(Op::add(s[0][0], s[0][1]), s[0][2]));
-      Op::store(w + dx, Op::sub(Op::sub(s[0][1], s[0][2]), s[0][3]));
-      Op::store(w + dy, Op::add(Op::add(s[1][0], s[1][1]), s[1][2]));
-      Op::store(w + dy + dx, Op::sub(Op::sub(s[1][1], s[1][2]), s[1][3]));
+#pragma GCC unroll 4
+      for (int a = 0; a < M; ++a) {
+        VV out[M];
+        Tf<M>::template out1d<Op>(s[a], out);
+#pragma GCC unroll 4
+        for (int bb = 0; bb < M; ++bb) Op::store(y0 + a * dy + bb * dx + o, out[bb]);
+      }
     });
     if (!full) {
       const size_t bytes = size_t(Og) * sizeof(T);
-      std::memcpy(base, st, bytes);
-      if (w0 + 1 < p.Wo) std::memcpy(base + O, st + Og, bytes);
-      if (h0 + 1 < p.Ho) {
-        std::memcpy(base + p.Wo * O, st + 2 * Og, bytes);
-        if (w0 + 1 < p.Wo) std::memcpy(base + (p.Wo + 1) * O, st + 3 * Og, bytes);
-      }
+      for (int a = 0; a < M && h0 + a < p.Ho; ++a)
+        for (int bb = 0; bb < M && w0 + bb < p.Wo; ++bb) std::memcpy(base + (a * p.Wo + bb) * O, st + (a * M + bb) * Og, bytes);
     }
   }
 }
 
-// dM[t][xi][o] = (A dy A^T)[xi] of each tile's 2x2 gradient (zero-padded NHWC [N][2th][2tw][O]).
-template <class T>
+// dM[t][xi][o] = (A dy A^T)[xi] of each tile's m x m gradient (zero-padded NHWC [N][m th][m tw][O]).
+template <int M, class T>
 void grad_tf(const WinoPlan& p, const T* gy, int64_t o0, int64_t t0, int64_t nt, T* dM, int64_t ldm) {
-  const int64_t Og = p.Og, O = p.O, rs = 2 * p.tw * O;
+  constexpr int A = Tf<M>::A;
+  const int64_t Og = p.Og, O = p.O, rs = M * p.tw * O;
   for (int64_t t = 0; t < nt; ++t) {
-    const T* b = gy + tile_offset(p, t0 + t, 2 * p.th, 2 * p.tw, O) + o0;
+    const T* b = gy + tile_offset<M>(p, t0 + t, M * p.th, M * p.tw, O) + o0;
     T* d = dM + t * ldm;
     over_lanes<T>(Og, [&](auto ops, int64_t o) __attribute__((always_inline)) {
       using Op = decltype(ops);
-      const auto g00 = Op::load(b + o), g01 = Op::load(b + O + o), g10 = Op::load(b + rs + o),
-                 g11 = Op::load(b + rs + O + o);
-      const typename Op::V q0[4] = {g00, Op::add(g00, g01), Op::sub(g00, g01), Op::neg(g01)};
-      const typename Op::V q1[4] = {g10, Op::add(g10, g11), Op::sub(g10, g11), Op::neg(g11)};
-      T* w = d + o;
+      using VV = typename Op::V;
+      VV q[A][M];  // q[i][bb] = (A g)[i][bb]
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j, w += Og) {
-        Op::store(w, q0[j]);
-        Op::store(w + 4 * Og, Op::add(q0[j], q1[j]));
-        Op::store(w + 8 * Og, Op::sub(q0[j], q1[j]));
-        Op::store(w + 12 * Og, Op::neg(q1[j]));
+      for (int bb = 0; bb < M; ++bb) {
+        VV col[M], out[A];
+#pragma GCC unroll 4
+        for (int a = 0; a < M; ++a) col[a] = Op::load(b + a * rs + bb * O + o);
+        Tf<M>::template grad1d<Op>(col, out);
+#pragma GCC unroll 6
+        for (int i = 0; i < A; ++i) q[i][bb] = out[i];
+      }
+#pragma GCC unroll 6
+      for (int i = 0; i < A; ++i) {
+        VV out[A];
+        Tf<M>::template grad1d<Op>(q[i], out);
+#pragma GCC unroll 6
+        for (int k = 0; k < A; ++k) Op::store(d + (i * A + k) * Og + o, out[k]);
       }
     });
   }
 }
 
-template <class T>
+template <int M, class T>
 void fwd_block(const WinoPlan& p, const T* xp, const T* U, int64_t gr, int64_t t0, int64_t nt, T* y) {
-  const int64_t Cg = p.Cg, Og = p.Og, lv = tile_ld(Cg, sizeof(T)), lm = tile_ld(Og, sizeof(T));
+  constexpr int AA = Tf<M>::A * Tf<M>::A;
+  const int64_t Cg = p.Cg, Og = p.Og, lv = tile_ld<M>(Cg, sizeof(T)), lm = tile_ld<M>(Og, sizeof(T));
   T* V = tl_buf<T>(0, size_t(nt * lv));
-  T* M = tl_buf<T>(1, size_t(nt * lm));
-  input_tf(p, xp, gr * Cg, t0, nt, V, lv);
-  for (int xi = 0; xi < 16; ++xi)
-    gemm_s(false, nt, Og, Cg, V + xi * Cg, lv, U + xi * Cg * Og, Og, T(0), M + xi * Og, lm);
-  output_tf(p, M, lm, gr * Og, t0, nt, y);
+  T* Mb = tl_buf<T>(1, size_t(nt * lm));
+  input_tf<M>(p, xp, gr * Cg, t0, nt, V, lv);
+  for (int xi = 0; xi < AA; ++xi)
+    gemm_s(false, nt, Og, Cg, V + xi * Cg, lv, U + xi * Cg * Og, Og, T(0), Mb + xi * Og, lm);
+  output_tf<M>(p, Mb, lm, gr * Og, t0, nt, y);
 }
 
-template <class T>
+template <int M, class T>
 void wgrad_block(const WinoPlan& p, const T* xp, const T* gy, int64_t gr, int64_t t0, int64_t nt, T beta, T* dU) {
-  const int64_t Cg = p.Cg, Og = p.Og, lv = tile_ld(Cg, sizeof(T)), lm = tile_ld(Og, sizeof(T));
+  constexpr int AA = Tf<M>::A * Tf<M>::A;
+  const int64_t Cg = p.Cg, Og = p.Og, lv = tile_ld<M>(Cg, sizeof(T)), lm = tile_ld<M>(Og, sizeof(T));
   T* V = tl_buf<T>(0, size_t(nt * lv));
   T* dM = tl_buf<T>(1, size_t(nt * lm));
-  input_tf(p, xp, gr * Cg, t0, nt, V, lv);
-  grad_tf(p, gy, gr * Og, t0, nt, dM, lm);
-  for (int xi = 0; xi < 16; ++xi)
+  input_tf<M>(p, xp, gr * Cg, t0, nt, V, lv);
+  grad_tf<M>(p, gy, gr * Og, t0, nt, dM, lm);
+  for (int xi = 0; xi < AA; ++xi)
     gemm_s(true, Cg, Og, nt, V + xi * Cg, lv, dM + xi * Og, lm, beta, dU + xi * Cg * Og, Og);
 }
 
@@ -351,19 +431,23 @@ int wino_transpose_tile(int dtype) { return dtype == 0 ? kTr<float> : kTr<double
 
 void wino_fwd_block_f32(const WinoPlan& p, const float* xp, const float* U, int64_t gr, int64_t t0, int64_t nt,
                         float* y) {
-  fwd_block(p, xp, U, gr, t0, nt, y);
+  if (p.m == 4) fwd_block<4>(p, xp, U, gr, t0, nt, y);
+  else fwd_block<2>(p, xp, U, gr, t0, nt, y);
 }
 void wino_fwd_block_f64(const WinoPlan& p, const double* xp, const double* U, int64_t gr, int64_t t0, int64_t nt,
                         double* y) {
-  fwd_block(p, xp, U, gr, t0, nt, y);
+  if (p.m == 4) fwd_block<4>(p, xp, U, gr, t0, nt, y);
+  else fwd_block<2>(p, xp, U, gr, t0, nt, y);
 }
 void wino_wgrad_block_f32(const WinoPlan& p, const float* xp, const float* gy, int64_t gr, int64_t t0, int64_t nt,
                           float beta, float* dU) {
-  wgrad_block(p, xp, gy, gr, t0, nt, beta, dU);
+  if (p.m == 4) wgrad_block<4>(p, xp, gy, gr, t0, nt, beta, dU);
+  else wgrad_block<2>(p, xp, gy, gr, t0, nt, beta, dU);
 }
 void wino_wgrad_block_f64(const WinoPlan& p, const double* xp, const double* gy, int64_t gr, int64_t t0, int64_t nt,
                           double beta, double* dU) {
-  wgrad_block(p, xp, gy, gr, t0, nt, beta, dU);
+  if (p.m == 4) wgrad_block<4>(p, xp, gy, gr, t0, nt, beta, dU);
+  else wgrad_block<2>(p, xp, gy, gr, t0, nt, beta, dU);
 }
 
 }  // namespace mg::cpu::MG_ISA
