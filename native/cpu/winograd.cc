@@ -39,57 +39,101 @@ inline void nhwc_rows(const double* x, int64_t C, int64_t H, int64_t W, double* 
 // F(2,3): G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1].
 // F(4,3): G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1].
 template <class T>
-void g1d(int m, const T* g, T* u) {
+inline void g1d(int m, const T* g, T* u) {
   if (m == 2) {
     u[0] = g[0];
     u[1] = T(0.5) * (g[0] + g[1] + g[2]);
     u[2] = T(0.5) * (g[0] - g[1] + g[2]);
     u[3] = g[2];
   } else {
-    u[0] = g[0] / T(4);
-    u[1] = -(g[0] + g[1] + g[2]) / T(6);
-    u[2] = -(g[0] - g[1] + g[2]) / T(6);
-    u[3] = g[0] / T(24) + g[1] / T(12) + g[2] / T(6);
-    u[4] = g[0] / T(24) - g[1] / T(12) + g[2] / T(6);
+    constexpr T k4 = T(1) / T(4), k6 = T(1) / T(6), k12 = T(1) / T(12), k24 = T(1) / T(24);
+    u[0] = g[0] * k4;
+    u[1] = -(g[0] + g[1] + g[2]) * k6;
+    u[2] = -(g[0] - g[1] + g[2]) * k6;
+    u[3] = g[0] * k24 + g[1] * k12 + g[2] * k6;
+    u[4] = g[0] * k24 - g[1] * k12 + g[2] * k6;
     u[5] = g[2];
   }
 }
 template <class T>
-void gt1d(int m, const T* u, T* g) {
+inline void gt1d(int m, const T* u, T* g) {
   if (m == 2) {
     g[0] = u[0] + T(0.5) * (u[1] + u[2]);
     g[1] = T(0.5) * (u[1] - u[2]);
     g[2] = T(0.5) * (u[1] + u[2]) + u[3];
   } else {
-    g[0] = u[0] / T(4) - (u[1] + u[2]) / T(6) + (u[3] + u[4]) / T(24);
-    g[1] = (u[2] - u[1]) / T(6) + (u[3] - u[4]) / T(12);
-    g[2] = (u[3] + u[4] - u[1] - u[2]) / T(6) + u[5];
+    constexpr T k4 = T(1) / T(4), k6 = T(1) / T(6), k12 = T(1) / T(12), k24 = T(1) / T(24);
+    g[0] = u[0] * k4 - (u[1] + u[2]) * k6 + (u[3] + u[4]) * k24;
+    g[1] = (u[2] - u[1]) * k6 + (u[3] - u[4]) * k12;
+    g[2] = (u[3] + u[4] - u[1] - u[2]) * k6 + u[5];
   }
 }
 
-// U[gr][xi][c][o] = (G g G^T)[xi] for g = w[gr*Og + o][c].
+// U[gr][xi][c][o] = (G g G^T)[xi] for g = w[gr*Og + o][c]. Tasks over (group, channel): the
+// channel's kernels are gathered to [tap][o] rows, then every step of the transform is a loop over
+// o (vectorised), writing each xi plane's row contiguously.
+template <int M, class T>
+void weight_tf_rows(const T* w, int64_t gr, int64_t c, int64_t Cg, int64_t Og, T* U, std::vector<T>& tmp) {
+  constexpr int A = M + 2;
+  tmp.resize(size_t((9 + 3 * A + A * A) * Og));
+  T* g = tmp.data();          // [9][Og]
+  T* r = g + 9 * Og;          // [A][3][Og]: G g
+  for (int64_t o = 0; o < Og; ++o)
+    for (int k = 0; k < 9; ++k) g[k * Og + o] = w[((gr * Og + o) * Cg + c) * 9 + k];
+  T* dst = U + gr * A * A * Cg * Og + c * Og;
+  for (int j = 0; j < 3; ++j) {
+    T col[3], out[A];
+    for (int64_t o = 0; o < Og; ++o) {
+      for (int i = 0; i < 3; ++i) col[i] = g[(i * 3 + j) * Og + o];
+      g1d(M, col, out);
+      for (int i = 0; i < A; ++i) r[(i * 3 + j) * Og + o] = out[i];
+    }
+  }
+  for (int i = 0; i < A; ++i) {
+    T row[3], out[A];
+    for (int64_t o = 0; o < Og; ++o) {
+      for (int j = 0; j < 3; ++j) row[j] = r[(i * 3 + j) * Og + o];
+      g1d(M, row, out);
+      for (int j = 0; j < A; ++j) dst[(i * A + j) * Cg * Og + o] = out[j];
+    }
+  }
+}
+
+// dw[gr*Og + o][c][3x3] = G^T m G for the transformed gradient m = dU[gr] ([xi][c][o]), one c.
+template <int M, class T>
+void weight_grad_rows(const T* dU, int64_t gr, int64_t c, int64_t Cg, int64_t Og, T* dw, std::vector<T>& tmp) {
+  constexpr int A = M + 2;
+  tmp.resize(size_t((3 * A + 9) * Og));
+  T* q = tmp.data();        // [3][A][Og]: G^T m
+  T* d = q + 3 * A * Og;    // [9][Og]
+  const T* m = dU + c * Og;
+  for (int j = 0; j < A; ++j) {
+    T col[A], out[3];
+    for (int64_t o = 0; o < Og; ++o) {
+      for (int i = 0; i < A; ++i) col[i] = m[(i * A + j) * Cg * Og + o];
+      gt1d(M, col, out);
+      for (int a = 0; a < 3; ++a) q[(a * A + j) * Og + o] = out[a];
+    }
+  }
+  for (int a = 0; a < 3; ++a) {
+    T row[A], out[3];
+    for (int64_t o = 0; o < Og; ++o) {
+      for (int j = 0; j < A; ++j) row[j] = q[(a * A + j) * Og + o];
+      gt1d(M, row, out);
+      for (int bb = 0; bb < 3; ++bb) d[(a * 3 + bb) * Og + o] = out[bb];
+    }
+  }
+  for (int64_t o = 0; o < Og; ++o)
+    for (int k = 0; k < 9; ++k) dw[((gr * Og + o) * Cg + c) * 9 + k] = d[k * Og + o];
+}
+
 template <class T>
 void weight_tf(int m, const T* w, int64_t G, int64_t Cg, int64_t Og, T* U) {
-  const int A = m + 2;
-  parallel_for(G * Og, grain_for(Cg * A * A), [&](int64_t b, int64_t e) {
+  parallel_for(G * Cg, grain_for(Og * (m + 2) * (m + 2)), [&](int64_t b, int64_t e) {
+    thread_local std::vector<T> tmp;
     for (int64_t u = b; u < e; ++u) {
-      const int64_t gr = u / Og, o = u % Og;
-      for (int64_t c = 0; c < Cg; ++c) {
-        const T* g = w + ((gr * Og + o) * Cg + c) * 9;
-        T r[6][3];  // G g, column by column
-        for (int j = 0; j < 3; ++j) {
-          const T col[3] = {g[j], g[3 + j], g[6 + j]};
-          T out[6];
-          g1d(m, col, out);
-          for (int i = 0; i < A; ++i) r[i][j] = out[i];
-        }
-        T* dst = U + gr * A * A * Cg * Og + c * Og + o;
-        for (int i = 0; i < A; ++i) {
-          T out[6];
-          g1d(m, r[i], out);
-          for (int j = 0; j < A; ++j) dst[(i * A + j) * Cg * Og] = out[j];
-        }
-      }
+      if (m == 4) weight_tf_rows<4>(w, u / Cg, u % Cg, Cg, Og, U, tmp);
+      else weight_tf_rows<2>(w, u / Cg, u % Cg, Cg, Og, U, tmp);
     }
   });
 }
@@ -245,32 +289,25 @@ void winograd_conv2d_weight_grad(const T* gy, const T* x, T* dw, int64_t N, int6
   // Partials summed in order into the first of each group (contiguous, vectorised), then
   // dw[gr*Og + o][c] = G^T m G for each (c, o), G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1].
   if (P > 1) {
-    parallel_for(G * US, 1 << 14, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) {
-        const int64_t gr = i / US, k = i % US;
-        T* d = part + gr * P * US + k;
-        T s = *d;
-        for (int64_t r = 1; r < P; ++r) s += d[r * US];
-        *d = s;
+    constexpr int64_t kRun = 4096;  // contiguous runs of one group's partials
+    const int64_t runs = (US + kRun - 1) / kRun;
+    parallel_for(G * runs, 1, [&](int64_t b, int64_t e) {
+      for (int64_t u = b; u < e; ++u) {
+        const int64_t gr = u / runs, k0 = (u % runs) * kRun, k1 = std::min(US, k0 + kRun);
+        T* d = part + gr * P * US;
+        for (int64_t r = 1; r < P; ++r) {
+          const T* src = d + r * US;
+          for (int64_t k = k0; k < k1; ++k) d[k] += src[k];
+        }
       }
     });
   }
-  // dw[gr*Og + o][c] = G^T m G for each (c, o).
+  // dw[gr*Og + o][c] = G^T m G for each (c, o), as loops over o (vectorised).
   parallel_for(G * Cg, grain_for(Og * A * A), [&](int64_t b, int64_t e) {
+    thread_local std::vector<T> tmp;
     for (int64_t u = b; u < e; ++u) {
-      const int64_t gr = u / Cg, c = u % Cg;
-      const T* m = part + gr * P * US + c * Og;
-      for (int64_t o = 0; o < Og; ++o) {
-        T q[3][6];  // G^T m, column by column
-        for (int j = 0; j < A; ++j) {
-          T col[6], out[3];
-          for (int i = 0; i < A; ++i) col[i] = m[(i * A + j) * Cg * Og + o];
-          gt1d(p.m, col, out);
-          for (int a2 = 0; a2 < 3; ++a2) q[a2][j] = out[a2];
-        }
-        T* d = dw + ((gr * Og + o) * Cg + c) * 9;
-        for (int i = 0; i < 3; ++i) gt1d(p.m, q[i], d + i * 3);
-      }
+      if (p.m == 4) weight_grad_rows<4>(part + (u / Cg) * P * US, u / Cg, u % Cg, Cg, Og, dw, tmp);
+      else weight_grad_rows<2>(part + (u / Cg) * P * US, u / Cg, u % Cg, Cg, Og, dw, tmp);
     }
   });
 }
