@@ -304,7 +304,7 @@ void conv2d_t(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor*
   const T* wp = w.data<T>();
   const T* bp = bias ? bias->data<T>() : nullptr;
   T* op = o->data<T>();
-  if (winograd_applies(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.Cg, g.Og, g.Ho, g.Wo)) {
+  if (winograd_applies(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.Cg, g.Og, g.Ho, g.Wo, sizeof(T) == 8)) {
     winograd_conv2d<T>(xp, wp, bp, op, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
     return;
   }
@@ -394,7 +394,7 @@ void conv2d_input_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& w, T
   const T* gp = go.data<T>();
   const T* wp = w.data<T>();
   T* dp = o->data<T>();
-  if (winograd_applies(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.Og, g.Cg, g.H, g.W)) {
+  if (winograd_applies(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.Og, g.Cg, g.H, g.W, sizeof(T) == 8)) {
     winograd_conv2d_input_grad<T>(gp, wp, dp, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
     return;
   }
@@ -476,7 +476,7 @@ void conv2d_weight_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& x, 
     std::fill(dw, dw + g.O * K, T(0));
     return;
   }
-  if (winograd_applies(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.Cg, g.Og, g.Ho, g.Wo)) {
+  if (winograd_applies(g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.ph, g.pw, g.Cg, g.Og, g.Ho, g.Wo, sizeof(T) == 8)) {
     winograd_conv2d_weight_grad<T>(gp, xp, dw, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
     return;
   }

@@ -210,13 +210,15 @@ void from_nhwc(const T* yt, T* y, int64_t N, int64_t O, int64_t HW, const T* bia
 }
 
 bool winograd_applies(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t ph, int64_t pw,
-                      int64_t Cg, int64_t Og, int64_t Ho, int64_t Wo) {
+                      int64_t Cg, int64_t Og, int64_t Ho, int64_t Wo, bool f64) {
   if (kh != 3 || kw != 3 || sh != 1 || sw != 1 || dh != 1 || dw != 1) return false;
-  // Maps under 4x4 waste most of their 4x4 tiles (a 3x3 map computes 16 outputs for 9): the
-  // channels-last GEMM path wins there (measured on conv4's 3x3 layer).
-  if (ph > 2 || pw > 2 || Cg < 16 || Og < 16 || Ho < 4 || Wo < 4) return false;
+  if (ph > 2 || pw > 2 || Cg < 16 || Og < 16 || Ho < 3 || Wo < 3) return false;
   const char* s = std::getenv("MG_CONV_WINOGRAD");  // read on every call: tests compare both paths
-  return !(s && s[0] == '0');
+  if (s && s[0] == '0') return false;
+  // Maps under 4x4 waste most of F(2x2)'s tiles (a 3x3 map computes 16 outputs for 9): there the
+  // channels-last GEMM path wins, but one F(4x4) tile (36 products against the direct 81) beats
+  // both, so 3x3 maps take Winograd only when F(4x4) is chosen (measured on conv4's 3x3 layer).
+  return (Ho >= 4 && Wo >= 4) || choose_m(Ho, Wo, f64) == 4;
 }
 
 template <class T>

@@ -70,7 +70,7 @@ void from_nhwc(const T* yt, T* y, int64_t N, int64_t O, int64_t HW, const T* bia
 
 /** Whether the Winograd path serves this conv2d geometry (and MG_CONV_WINOGRAD is not 0). */
 bool winograd_applies(int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t ph, int64_t pw,
-                      int64_t Cg, int64_t Og, int64_t Ho, int64_t Wo);
+                      int64_t Cg, int64_t Og, int64_t Ho, int64_t Wo, bool f64);
 
 /** y[N,O,Ho,Wo] = conv2d(x[N,C,H,W], w[O,Cg,3,3]) (+ bias), stride 1, padding (ph, pw). */
 template <class T>

@@ -353,6 +353,34 @@ describe('conv2d gradients', () => {
     });
   }
 
+  test('Winograd F(4x4) on a 3x3 map (one tile per image, float32 default; forced in float64)', () => {
+    const c: Case = { name: '3x3', xs: [5, 16, 3, 3], ws: [16, 16, 3, 3], bias: true, opts: { padding: 1 } };
+    const g = geom(c.opts);
+    const x = randomTensor(c.xs, 'float64', 101);
+    const w = randomTensor(c.ws, 'float64', 102);
+    const b = randomTensor([16], 'float64', 103);
+    const gy = randomTensor([5, 16, 3, 3], 'float64', 104);
+    const refs = [refConv(x.v, c.xs, w.v, c.ws, b.v, g), refInputGrad(gy.v, c.xs, w.v, c.ws, g), refWeightGrad(gy.v, x.v, c.xs, c.ws, g)];
+    const scale = refs.map((r) => r.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
+    const run = (dtype: 'float32' | 'float64') => {
+      const [xt, wt, bt, gt] = [x.t, w.t, b.t, gy.t].map((t) => t.to(dtype));
+      return [conv2d(xt, wt, bt, c.opts), conv2dInputGrad(gt, wt, c.xs, c.opts), conv2dWeightGrad(gt, xt, c.ws, c.opts)].map((o) => Array.from(o.data()));
+    };
+    const env = process.env.MG_CONV_WINOGRAD;
+    try {
+      delete process.env.MG_CONV_WINOGRAD;
+      run('float32').forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-4, atol: 3e-5 * scale[i] }));
+      const other = run('float64');
+      process.env.MG_CONV_WINOGRAD = '4';
+      const wino = run('float64');
+      wino.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-13 * scale[i] }));
+      expect(wino.some((o, i) => o.some((v, k) => v !== other[i][k]))).toBe(true);
+    } finally {
+      if (env === undefined) delete process.env.MG_CONV_WINOGRAD;
+      else process.env.MG_CONV_WINOGRAD = env;
+    }
+  });
+
   test('Winograd path: non-contiguous (permuted) inputs give the contiguous result', () => {
     const x = randomTensor([16, 2, 5, 5], 'float64', 81).t.permute([1, 0, 2, 3]); // [2, 16, 5, 5]
     const w = randomTensor([16, 16, 3, 3], 'float64', 82).t;
