@@ -54,67 +54,104 @@ const Tensor* channel_param(const char* op, const char* what, const ExecArgs& a,
 // accumulators in order. Chunk boundaries depend only on the shape: results do not depend on the
 // thread count. Per-channel coefficients are expanded to per-element rows for the same reason.
 struct Chunk {
-  std::vector<double> acc, acc2, mean, r;  // acc: L; mean, r: channels of the chunk
+  std::vector<double> acc, acc2, mu, mean, r;  // acc, acc2, mu: L; mean, r: channels of the chunk
 };
 
 int64_t chunk_channels(const BnGeom& g) { return std::clamp<int64_t>(2048 / std::max<int64_t>(g.S, 1), 1, g.C); }
 
+// Statistics of the chunk's channels. float64 sums x, then (x - mean)^2 (two passes, exact to a
+// few ulps); float32, summed in double, takes one pass over (x - K, (x - K)^2) about the channel's
+// first value K: double has 29 bits to spare, so the shifted form loses nothing a float32 input
+// can show unless the mean sits 1e4 standard deviations away from K.
 template <class T>
 void chunk_stats(const BnGeom& g, const T* x, int64_t c0, int64_t c1, double eps, Chunk& ck, std::vector<T>& mexp) {
   const int64_t nc = c1 - c0, L = nc * g.S;
-  ck.acc.assign(size_t(L), 0.0);
-  for (int64_t n = 0; n < g.N; ++n) {
-    const T* p = x + (n * g.C + c0) * g.S;
-    double* a = ck.acc.data();
-    for (int64_t i = 0; i < L; ++i) a[i] += double(p[i]);
-  }
+  const double inv = 1.0 / double(g.m());
   ck.mean.resize(size_t(nc));
   ck.r.resize(size_t(nc));
   mexp.resize(size_t(L));
-  const double inv = 1.0 / double(g.m());
+  ck.mu.resize(size_t(L));
+  ck.acc.assign(size_t(L), 0.0);
+  double* a = ck.acc.data();
+  double* mu = ck.mu.data();
+  if (sizeof(T) == 4) {
+    ck.acc2.assign(size_t(L), 0.0);
+    double* a2 = ck.acc2.data();
+    for (int64_t c = 0; c < nc; ++c)
+      for (int64_t k = 0; k < g.S; ++k) mu[c * g.S + k] = double(x[(c0 + c) * g.S]);  // K
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* p = x + (n * g.C + c0) * g.S;
+      for (int64_t i = 0; i < L; ++i) {
+        const double d = double(p[i]) - mu[i];
+        a[i] += d;
+        a2[i] += d * d;
+      }
+    }
+    for (int64_t c = 0; c < nc; ++c) {
+      double s = 0, s2 = 0;
+      for (int64_t k = 0; k < g.S; ++k) s += a[c * g.S + k], s2 += a2[c * g.S + k];
+      const double dm = s * inv, mean = mu[c * g.S] + dm;
+      ck.mean[size_t(c)] = mean;
+      ck.r[size_t(c)] = 1.0 / std::sqrt(std::max(0.0, s2 * inv - dm * dm) + eps);
+      for (int64_t k = 0; k < g.S; ++k) mexp[size_t(c * g.S + k)] = T(mean);
+    }
+    return;
+  }
+  for (int64_t n = 0; n < g.N; ++n) {
+    const T* p = x + (n * g.C + c0) * g.S;
+    for (int64_t i = 0; i < L; ++i) a[i] += double(p[i]);
+  }
   for (int64_t c = 0; c < nc; ++c) {
     double s = 0;
-    for (int64_t k = 0; k < g.S; ++k) s += ck.acc[size_t(c * g.S + k)];
+    for (int64_t k = 0; k < g.S; ++k) s += a[c * g.S + k];
     ck.mean[size_t(c)] = s * inv;
-    for (int64_t k = 0; k < g.S; ++k) mexp[size_t(c * g.S + k)] = T(s * inv);
+    for (int64_t k = 0; k < g.S; ++k) mexp[size_t(c * g.S + k)] = T(s * inv), mu[c * g.S + k] = s * inv;
   }
-  std::vector<double> mu(static_cast<size_t>(L));
-  for (int64_t c = 0; c < nc; ++c)
-    for (int64_t k = 0; k < g.S; ++k) mu[size_t(c * g.S + k)] = ck.mean[size_t(c)];
   ck.acc.assign(size_t(L), 0.0);
   for (int64_t n = 0; n < g.N; ++n) {
     const T* p = x + (n * g.C + c0) * g.S;
-    double* a = ck.acc.data();
-    const double* m = mu.data();
     for (int64_t i = 0; i < L; ++i) {
-      const double d = double(p[i]) - m[i];
+      const double d = double(p[i]) - mu[i];
       a[i] += d * d;
     }
   }
   for (int64_t c = 0; c < nc; ++c) {
     double v = 0;
-    for (int64_t k = 0; k < g.S; ++k) v += ck.acc[size_t(c * g.S + k)];
+    for (int64_t k = 0; k < g.S; ++k) v += a[c * g.S + k];
     ck.r[size_t(c)] = 1.0 / std::sqrt(v * inv + eps);
   }
 }
 
-// Per-channel sums of f(u[i], x[i] - mean) over the chunk, into out[c - c0].
-template <class T, class F>
-void chunk_sum(const BnGeom& g, const T* u, const T* x, int64_t c0, int64_t c1, const std::vector<T>& mexp, Chunk& ck,
-               double* out, F&& f) {
+// Per-channel sums of u and of u * (x - mean) over the chunk (one pass), into su and sux.
+template <class T>
+void chunk_sums(const BnGeom& g, const T* u, const T* x, int64_t c0, int64_t c1, Chunk& ck, double* su, double* sux,
+                bool want_su) {
   const int64_t nc = c1 - c0, L = nc * g.S;
+  ck.acc.assign(size_t(L), 0.0);
   ck.acc2.assign(size_t(L), 0.0);
+  double* a = ck.acc.data();
+  double* a2 = ck.acc2.data();
+  const double* m = ck.mu.data();
+  for (int64_t c = 0; c < nc; ++c)
+    for (int64_t k = 0; k < g.S; ++k) ck.mu[size_t(c * g.S + k)] = ck.mean[size_t(c)];
   for (int64_t n = 0; n < g.N; ++n) {
     const T* p = x + (n * g.C + c0) * g.S;
     const T* q = u + (n * g.C + c0) * g.S;
-    double* a = ck.acc2.data();
-    const T* m = mexp.data();
-    for (int64_t i = 0; i < L; ++i) a[i] += f(double(q[i]), double(p[i]) - double(m[i]));
+    if (want_su) {
+      for (int64_t i = 0; i < L; ++i) {
+        const double uq = double(q[i]);
+        a[i] += uq;
+        a2[i] += uq * (double(p[i]) - m[i]);
+      }
+    } else {
+      for (int64_t i = 0; i < L; ++i) a2[i] += double(q[i]) * (double(p[i]) - m[i]);
+    }
   }
   for (int64_t c = 0; c < nc; ++c) {
-    double s = 0;
-    for (int64_t k = 0; k < g.S; ++k) s += ck.acc2[size_t(c * g.S + k)];
-    out[c] = s;
+    double s = 0, s2 = 0;
+    for (int64_t k = 0; k < g.S; ++k) s += a[c * g.S + k], s2 += a2[c * g.S + k];
+    if (su) su[c] = s;
+    sux[c] = s2;
   }
 }
 
@@ -160,8 +197,7 @@ void backward(const BnGeom& g, const T* u, const T* x, const T* gamma, double ep
     chunk_stats(g, x, c0, c1, eps, ck, mexp);
     const int64_t nc = c1 - c0, L = nc * g.S;
     std::vector<double> su(static_cast<size_t>(nc)), sux(static_cast<size_t>(nc));
-    chunk_sum(g, u, x, c0, c1, mexp, ck, su.data(), [](double q, double) { return q; });
-    chunk_sum(g, u, x, c0, c1, mexp, ck, sux.data(), [](double q, double d) { return q * d; });
+    chunk_sums(g, u, x, c0, c1, ck, su.data(), sux.data(), true);
     const double inv = 1.0 / double(g.m());
     // dx = a * (u - b) - c * (x - mean): a = gamma r, b = mean(u), c = gamma r^3 mean(u (x - mean)).
     expand_rows<T>(g, nc, ea, [&](int64_t c) { return T((gamma ? double(gamma[c0 + c]) : 1.0) * ck.r[size_t(c)]); });
@@ -186,7 +222,7 @@ void gamma_grad(const BnGeom& g, const T* dy, const T* x, double eps, T* out) {
                         std::vector<T>&) {
     chunk_stats(g, x, c0, c1, eps, ck, mexp);
     std::vector<double> s(static_cast<size_t>(c1 - c0));
-    chunk_sum(g, dy, x, c0, c1, mexp, ck, s.data(), [](double q, double d) { return q * d; });
+    chunk_sums(g, dy, x, c0, c1, ck, nullptr, s.data(), false);
     for (int64_t c = c0; c < c1; ++c) out[c] = T(s[size_t(c - c0)] * ck.r[size_t(c - c0)]);
   });
 }
