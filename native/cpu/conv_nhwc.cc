@@ -109,15 +109,18 @@ void col2im(const NhwcGeom& g, const T* col, int64_t gr, int64_t p0, int64_t p1,
   }
 }
 
-// wt[gr][(i*kw + j)*Cg + c][o] = w[gr*Og + o][c][i][j]
+// wt[gr][(i*kw + j)*Cg + c][o] = w[gr*Og + o][c][i][j]; tasks over (group, channel) write rows of o.
 template <class T>
 void weight_kxo(const NhwcGeom& g, const T* w, T* wt) {
   const int64_t K = g.kh * g.kw * g.Cg, kk = g.kh * g.kw;
-  parallel_for(g.G * g.Og, 64, [&](int64_t b, int64_t e) {
+  parallel_for(g.G * g.Cg, std::max<int64_t>(1, 4096 / (kk * g.Og)), [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; ++u) {
-      const int64_t gr = u / g.Og, o = u % g.Og;
-      for (int64_t c = 0; c < g.Cg; ++c)
-        for (int64_t t = 0; t < kk; ++t) wt[(gr * K + t * g.Cg + c) * g.Og + o] = w[((gr * g.Og + o) * g.Cg + c) * kk + t];
+      const int64_t gr = u / g.Cg, c = u % g.Cg;
+      for (int64_t t = 0; t < kk; ++t) {
+        T* d = wt + (gr * K + t * g.Cg + c) * g.Og;
+        const T* s = w + (gr * g.Og * g.Cg + c) * kk + t;
+        for (int64_t o = 0; o < g.Og; ++o) d[o] = s[o * g.Cg * kk];
+      }
     }
   });
 }
