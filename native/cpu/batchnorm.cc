@@ -155,6 +155,54 @@ void chunk_sums(const BnGeom& g, const T* u, const T* x, int64_t c0, int64_t c1,
   }
 }
 
+// Statistics of x and the sums of u and u * (x - mean), in one pass for float32 (about the
+// channel's first value K: sum u (x - mean) = sum u (x - K) - (mean - K) sum u), else as
+// chunk_stats then chunk_sums.
+template <class T>
+void chunk_stats_sums(const BnGeom& g, const T* u, const T* x, int64_t c0, int64_t c1, double eps, Chunk& ck,
+                      std::vector<T>& mexp, double* su, double* sux) {
+  if (sizeof(T) != 4) {
+    chunk_stats(g, x, c0, c1, eps, ck, mexp);
+    chunk_sums(g, u, x, c0, c1, ck, su, sux, true);
+    return;
+  }
+  const int64_t nc = c1 - c0, L = nc * g.S;
+  const double inv = 1.0 / double(g.m());
+  ck.mean.resize(size_t(nc));
+  ck.r.resize(size_t(nc));
+  mexp.resize(size_t(L));
+  ck.mu.resize(size_t(L));
+  ck.acc.assign(size_t(4 * L), 0.0);
+  double *a = ck.acc.data(), *a2 = a + L, *au = a + 2 * L, *aux = a + 3 * L;
+  double* K = ck.mu.data();
+  for (int64_t c = 0; c < nc; ++c)
+    for (int64_t k = 0; k < g.S; ++k) K[c * g.S + k] = double(x[(c0 + c) * g.S]);
+  for (int64_t n = 0; n < g.N; ++n) {
+    const T* p = x + (n * g.C + c0) * g.S;
+    const T* q = u + (n * g.C + c0) * g.S;
+    for (int64_t i = 0; i < L; ++i) {
+      const double d = double(p[i]) - K[i], uq = double(q[i]);
+      a[i] += d;
+      a2[i] += d * d;
+      au[i] += uq;
+      aux[i] += uq * d;
+    }
+  }
+  for (int64_t c = 0; c < nc; ++c) {
+    double s = 0, s2 = 0, s3 = 0, s4 = 0;
+    for (int64_t k = 0; k < g.S; ++k) {
+      const int64_t i = c * g.S + k;
+      s += a[i], s2 += a2[i], s3 += au[i], s4 += aux[i];
+    }
+    const double dm = s * inv, mean = K[c * g.S] + dm;
+    ck.mean[size_t(c)] = mean;
+    ck.r[size_t(c)] = 1.0 / std::sqrt(std::max(0.0, s2 * inv - dm * dm) + eps);
+    for (int64_t k = 0; k < g.S; ++k) mexp[size_t(c * g.S + k)] = T(mean);
+    if (su) su[c] = s3;
+    sux[c] = s4 - dm * s3;
+  }
+}
+
 template <class T, class Body>
 void over_chunks(const BnGeom& g, Body&& body) {
   const int64_t cc = chunk_channels(g), nchunks = (g.C + cc - 1) / cc;
@@ -194,10 +242,9 @@ template <class T>
 void backward(const BnGeom& g, const T* u, const T* x, const T* gamma, double eps, T* dx) {
   over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk& ck, std::vector<T>& mexp, std::vector<T>& ea, std::vector<T>& eb,
                         std::vector<T>& ec) {
-    chunk_stats(g, x, c0, c1, eps, ck, mexp);
     const int64_t nc = c1 - c0, L = nc * g.S;
     std::vector<double> su(static_cast<size_t>(nc)), sux(static_cast<size_t>(nc));
-    chunk_sums(g, u, x, c0, c1, ck, su.data(), sux.data(), true);
+    chunk_stats_sums(g, u, x, c0, c1, eps, ck, mexp, su.data(), sux.data());
     const double inv = 1.0 / double(g.m());
     // dx = a * (u - b) - c * (x - mean): a = gamma r, b = mean(u), c = gamma r^3 mean(u (x - mean)).
     expand_rows<T>(g, nc, ea, [&](int64_t c) { return T((gamma ? double(gamma[c0 + c]) : 1.0) * ck.r[size_t(c)]); });
@@ -220,9 +267,8 @@ template <class T>
 void gamma_grad(const BnGeom& g, const T* dy, const T* x, double eps, T* out) {
   over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk& ck, std::vector<T>& mexp, std::vector<T>&, std::vector<T>&,
                         std::vector<T>&) {
-    chunk_stats(g, x, c0, c1, eps, ck, mexp);
     std::vector<double> s(static_cast<size_t>(c1 - c0));
-    chunk_sums(g, dy, x, c0, c1, ck, nullptr, s.data(), false);
+    chunk_stats_sums(g, dy, x, c0, c1, eps, ck, mexp, nullptr, s.data());
     for (int64_t c = c0; c < c1; ++c) out[c] = T(s[size_t(c - c0)] * ck.r[size_t(c - c0)]);
   });
 }
