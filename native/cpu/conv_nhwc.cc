@@ -125,6 +125,21 @@ void weight_kxo(const NhwcGeom& g, const T* w, T* wt) {
   });
 }
 
+// wok[gr][o][(i*kw + j)*Cg + c] = w[gr*Og + o][c][i][j]: the weight as [Og][K] rows, for the input
+// gradient's GEMM (an untransposed B needs no packing).
+template <class T>
+void weight_oxk(const NhwcGeom& g, const T* w, T* wok) {
+  const int64_t K = g.kh * g.kw * g.Cg, kk = g.kh * g.kw;
+  parallel_for(g.G * g.Og, std::max<int64_t>(1, 4096 / K), [&](int64_t b, int64_t e) {
+    for (int64_t u = b; u < e; ++u) {
+      const T* s = w + u * g.Cg * kk;
+      T* d = wok + u * K;
+      for (int64_t c = 0; c < g.Cg; ++c)
+        for (int64_t t = 0; t < kk; ++t) d[t * g.Cg + c] = s[c * kk + t];
+    }
+  });
+}
+
 }  // namespace
 
 bool nhwc_applies(const NhwcGeom& g) {
@@ -150,7 +165,12 @@ void nhwc_conv2d(const NhwcGeom& g, const T* x, const T* w, const T* bias, T* y)
       int64_t p0, p1;
       block_range(g, b, u % b.count, &p0, &p1);
       im2col(g, xt, gr, p0, p1, col);
-      gemm<T>(false, false, p1 - p0, g.Og, K, T(1), col, K, wt + gr * K * g.Og, g.Og, T(0), yt + p0 * g.O + gr * g.Og, g.O);
+      // K in slices of at most 384: each GEMM then takes the unpacked path (A read in place, the
+      // 64-wide B rows as they are), which skips re-packing the columns just written.
+      const int64_t ks = (K + 383) / 384, kc = (K + ks - 1) / ks;
+      for (int64_t k0 = 0; k0 < K; k0 += kc)
+        gemm<T>(false, false, p1 - p0, g.Og, std::min(kc, K - k0), T(1), col + k0, K, wt + (gr * K + k0) * g.Og, g.Og,
+                k0 == 0 ? T(0) : T(1), yt + p0 * g.O + gr * g.Og, g.O);
     }
   });
   from_nhwc(yt, y, g.N, g.O, hw, bias);
@@ -160,10 +180,10 @@ template <class T>
 void nhwc_conv2d_input_grad(const NhwcGeom& g, const T* gy, const T* w, T* dx) {
   const int64_t K = g.kh * g.kw * g.Cg, hw = g.Ho * g.Wo;
   T* gt = scratch<T>(0, size_t(g.N * hw * g.O));
-  T* wt = scratch<T>(1, size_t(g.G * K * g.Og));
+  T* wok = scratch<T>(1, size_t(g.G * K * g.Og));
   T* dxt = scratch<T>(2, size_t(g.N * g.H * g.W * g.C));
   to_nhwc(gy, g.N, g.O, g.Ho, g.Wo, gt, g.Ho, g.Wo, int64_t(0), int64_t(0));
-  weight_kxo(g, w, wt);
+  weight_oxk(g, w, wok);
   std::memset(dxt, 0, size_t(g.N * g.H * g.W * g.C) * sizeof(T));
   const Blocks b = blocks(g);
   const int64_t maxrows = b.per_image > 1 ? b.rows : b.nimg * hw;
@@ -177,7 +197,7 @@ void nhwc_conv2d_input_grad(const NhwcGeom& g, const T* gy, const T* w, T* dx) {
       for (int64_t q = q0; q < q1; ++q) {
         int64_t p0, p1;
         block_range(g, b, q, &p0, &p1);
-        gemm<T>(false, true, p1 - p0, K, g.Og, T(1), gt + p0 * g.O + gr * g.Og, g.O, wt + gr * K * g.Og, g.Og, T(0), col, K);
+        gemm<T>(false, false, p1 - p0, K, g.Og, T(1), gt + p0 * g.O + gr * g.Og, g.O, wok + gr * g.Og * K, K, T(0), col, K);
         col2im(g, col, gr, p0, p1, dxt);
       }
     }
