@@ -216,7 +216,7 @@ void nhwc_conv2d_weight_grad(const NhwcGeom& g, const T* gy, const T* x, T* dw) 
   const int64_t maxrows = b.per_image > 1 ? b.rows : b.nimg * hw;
   int64_t P = std::min<int64_t>(b.count, 4);
   while (P > 1 && double(g.G * P * WS) * sizeof(T) > double(64 << 20)) --P;
-  T* part = scratch<T>(2, size_t(g.G * P * WS));  // [gr][run][o][K]
+  T* part = scratch<T>(2, size_t(g.G * P * WS));  // [gr][run][K][o]
   parallel_for(g.G * P, 1, [&](int64_t lo, int64_t hi) {
     T* col = scratch<T>(3, size_t(maxrows * K));
     for (int64_t u = lo; u < hi; ++u) {
@@ -226,18 +226,23 @@ void nhwc_conv2d_weight_grad(const NhwcGeom& g, const T* gy, const T* x, T* dw) 
         int64_t p0, p1;
         block_range(g, b, q, &p0, &p1);
         im2col(g, xt, gr, p0, p1, col);
-        gemm<T>(true, false, g.Og, K, p1 - p0, T(1), gt + p0 * g.O + gr * g.Og, g.O, col, K, q == q0 ? T(0) : T(1), acc, K);
+        // acc[K][Og] += col^T @ gy, pixels in slices of at most 384 (the unpacked GEMM path: the
+        // result is only 64 wide).
+        const int64_t rows = p1 - p0, rs = (rows + 383) / 384, rc = (rows + rs - 1) / rs;
+        for (int64_t r0 = 0; r0 < rows; r0 += rc)
+          gemm<T>(true, false, K, g.Og, std::min(rc, rows - r0), T(1), col + r0 * K, K, gt + (p0 + r0) * g.O + gr * g.Og,
+                  g.O, q == q0 && r0 == 0 ? T(0) : T(1), acc, g.Og);
       }
     }
   });
-  // dw[gr*Og + o][c][t] = sum over runs of part[gr][run][o][t*Cg + c]
+  // dw[gr*Og + o][c][t] = sum over runs (in order) of part[gr][run][t*Cg + c][o]
   parallel_for(g.G * g.Og, 16, [&](int64_t lo, int64_t hi) {
     for (int64_t u = lo; u < hi; ++u) {
       const int64_t gr = u / g.Og, o = u % g.Og;
       for (int64_t t = 0; t < kk; ++t)
         for (int64_t c = 0; c < g.Cg; ++c) {
           T s = T(0);
-          for (int64_t r = 0; r < P; ++r) s += part[(gr * P + r) * WS + o * K + t * g.Cg + c];
+          for (int64_t r = 0; r < P; ++r) s += part[(gr * P + r) * WS + (t * g.Cg + c) * g.Og + o];
           dw[(u * g.Cg + c) * kk + t] = s;
         }
     }
