@@ -17,10 +17,11 @@ def best_time(fn, reps):
 out = {'torch': torch.__version__}
 for c in cases:
     x = torch.rand(c['x']); w = torch.rand(c['w'])
-    y = torch.nn.functional.conv2d(x, w, padding=c['pad'])
+    o = dict(padding=c['pad'], stride=c.get('stride', 1), groups=c.get('groups', 1))
+    y = torch.nn.functional.conv2d(x, w, **o)
     g = torch.rand(y.shape)
     reps = c['reps']
-    out[c['name'] + ' fwd'] = best_time(lambda: torch.nn.functional.conv2d(x, w, padding=c['pad']), reps)
-    out[c['name'] + ' dinput'] = best_time(lambda: torch.nn.grad.conv2d_input(x.shape, w, g, padding=c['pad']), reps)
-    out[c['name'] + ' dweight'] = best_time(lambda: torch.nn.grad.conv2d_weight(x, w.shape, g, padding=c['pad']), reps)
+    out[c['name'] + ' fwd'] = best_time(lambda: torch.nn.functional.conv2d(x, w, **o), reps)
+    out[c['name'] + ' dinput'] = best_time(lambda: torch.nn.grad.conv2d_input(x.shape, w, g, **o), reps)
+    out[c['name'] + ' dweight'] = best_time(lambda: torch.nn.grad.conv2d_weight(x, w.shape, g, **o), reps)
 print(json.dumps(out))
