@@ -32,7 +32,7 @@ T* scratch(int slot, size_t n) {
   return buf[slot].data();
 }
 
-// Output pixels per block: whole images when an image is small, about 512 pixels otherwise
+// Output pixels per block: whole images when an image is small, up to about 512 pixels otherwise
 // (a block never spans two images, for the input gradient's scatter).
 struct Blocks {
   int64_t per_image, nimg;  // blocks per image; images per block (one of the two is 1)
@@ -40,7 +40,10 @@ struct Blocks {
   int64_t count;            // blocks in all
 };
 Blocks blocks(const NhwcGeom& g) {
-  const int64_t hw = g.Ho * g.Wo, target = 512;
+  // At least 4 blocks when there are 256+ pixels, so small batches (a task's 5 support images)
+  // still spread over the pool; the rule depends only on the shape (results do not depend on
+  // the thread count).
+  const int64_t hw = g.Ho * g.Wo, target = std::clamp<int64_t>(g.N * hw / 4, 64, 512);
   Blocks b;
   if (hw >= target) {
     b.per_image = (hw + target - 1) / target;
