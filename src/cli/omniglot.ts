@@ -75,7 +75,12 @@ export const OMNIGLOT_TRAIN_USAGE = `usage: metagrad train --algo <${OMNIGLOT_AL
   [--lake-set background|background_small1|background_small2] [--seed S] [--save-every N] [--time-limit SECONDS] [--stop-at N] [--per-task] [--log-every N] [--json]
   MAML++ switches (--algo mamlpp): [--no-msl] [--msl-epochs E] [--da-epochs E] [--no-lslr] [--no-bnrs] [--no-bnwb]
   [--ca-epochs E (0: off)] [--epoch-iterations N]
-  iMAML: [--lambda L] [--cg-steps N]`;
+  iMAML: [--lambda L] [--cg-steps N]
+  (--device: the Omniglot tasks run on the CPU only for now)
+
+examples:
+  metagrad train --algo mamlpp --task omniglot --data ../shared/data/omniglot --out runs/pp --meta-batch 8 --iterations 300
+  metagrad train --algo maml --task omniglot-lake --lake-set background_small1 --data DIR --out runs/lake --time-limit 3600`;
 
 const TRAIN_OPTIONS = {
   algo: { type: 'string' },
@@ -360,7 +365,12 @@ const EVAL_OPTIONS = {
 } as const;
 
 export const OMNIGLOT_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--task omniglot|omniglot-lake] [--data PATH]
-  [--ways N] [--shots K] [--query Q] [--steps S[,S...]] [--episodes E] [--seed S] [--json]`;
+  [--ways N] [--shots K] [--query Q] [--steps S[,S...]] [--episodes E] [--seed S] [--json]
+  (an Omniglot checkpoint; --task omniglot-lake needs a 20-way one; --device: CPU only for now)
+
+examples:
+  metagrad eval --checkpoint runs/pp --episodes 200           # 5-way accuracy +- 95% CI
+  metagrad eval --checkpoint runs/lake --task omniglot-lake   # error rate over Lake's 20 runs`;
 
 /** Seed of the held-out episodes (no training iteration uses it). */
 const OMNIGLOT_EVAL_SEED = 9_007_199_254_740_100;
