@@ -1,4 +1,4 @@
-// `npm run prebuild`: the prebuilt addon shipped in the package, prebuilds/<platform>-<arch>/node.napi.node
+// `npm run prebuild`: the prebuilt addon shipped in the package, prebuilds/<platform>-<arch>/node.node
 // (prebuildify's layout, which node-gyp-build loads). One Node-API binary serves every Node >= 20.4;
 // the CPU kernels pick AVX2 or AVX-512 at run time (native/cpu/isa.cc), so one x64 build fits every
 // x64 CPU. It is built CPU-only (METAGRAD_CUDA=OFF) unless METAGRAD_CUDA says otherwise: a CUDA build
@@ -8,7 +8,7 @@
 // prebuildify drives node-gyp; we build with cmake-js, so its `--node-gyp` is
 // scripts/cmake-js-as-node-gyp.mjs, and the build happens in build/prebuild (its own CMake cache,
 // so the developer's build/ is left as it is).
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,7 @@ prebuildify(
       console.error(`prebuild: ${err.message ?? err}`);
       process.exit(1);
     }
-    console.log(`prebuild: wrote ${join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'node.napi.node')}`);
+    const dir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+    console.log(`prebuild: wrote ${readdirSync(dir).filter((f) => f.endsWith('.node')).map((f) => join(dir, f)).join(', ')}`);
   },
 );
