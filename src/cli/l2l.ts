@@ -45,7 +45,7 @@ examples:
   metagrad train --algo l2l --rule hparams --task mlp --out runs/hp-mlp`;
 
 /** Usage of `eval` on l2l checkpoints (appended to eval's usage). */
-export const L2L_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--checkpoint DIR2 ...] [--episodes E] [--steps H,2H]
+export const L2L_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--checkpoint DIR2 ...] [--task ${L2L_TASKS.join('|')}] [--episodes E] [--steps H,2H]
   [--tune-episodes N] [--plot FILE] [--seed S] [--device cpu] [--json]
   (an l2l checkpoint: the optimizee task is the one it was trained on; --task may repeat it)
 
