@@ -153,6 +153,18 @@ export const shape: readonly number[] = mg.tensor([1, 2]).shape;
     expect(list.out.split('\n')).toContain('matmul');
   });
 
+  test('metagrad bench runs a shipped benchmark from the installed package (no benny there: the plain timing loop)', () => {
+    const r = sh(path.join(project, 'node_modules', '.bin', 'metagrad'), ['bench', 'overhead', '--json'], project);
+    expect(r.code, r.out).toBe(0);
+    const rows = r.out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { bench: string; case: string; ours: number; torch: number | null; unit: string });
+    expect(rows.map((x) => x.case)).toEqual(['add 10 f32', 'mul scalar 10 f32', 'tanh 10 f32', 'sum 10 f32', 'matmul 10x40 @ 40x40']);
+    for (const x of rows) {
+      expect(x.unit).toBe('µs');
+      expect(x.ours).toBeGreaterThan(0);
+      expect(Number.isFinite(x.ours)).toBe(true);
+    }
+  }, 60_000);
+
   test('--build-from-source builds instead (and, with no compiler, says what is missing)', () => {
     const r = sh('npm', ['rebuild', 'metagrad', '--build-from-source', '--offline', '--foreground-scripts'], project);
     expect(r.code).not.toBe(0);
