@@ -11,9 +11,8 @@ cd "$(dirname "$0")/.."
 data=${1:-../shared/data/omniglot}
 out=${2:-runs/quick}
 rm -rf "$out"
-mkdir -p "$out"
-export TMPDIR="$PWD/$out/tmp"   # a cold decode cache, as on a first run
-mkdir -p "$TMPDIR"
+mkdir -p "$out/tmp"
+export TMPDIR="$(cd "$out/tmp" && pwd)"   # a cold decode cache, as on a first run
 cli="node dist/cli.js"
 phase() { # name, command...
   local name=$1; shift
@@ -24,6 +23,6 @@ phase() { # name, command...
 start=$SECONDS
 phase "train (decode + 300 iterations)" $cli train --algo mamlpp --task omniglot --data "$data" --out "$out/pp" --meta-batch 8 --iterations 300
 phase "eval (200 episodes)" $cli eval --checkpoint "$out/pp" --episodes 200
-echo "== newcomer path (train + eval): $((SECONDS - start)) s" | tee -a "$out/phases.txt"
+echo "== newcomer path (train + eval): $((SECONDS - start)) s; load average now: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/phases.txt"
 phase "train a 20-way Lake model (${LAKE_ITERATIONS:-10} iterations)" $cli train --algo mamlpp --task omniglot-lake --lake-set background_small1 --data "$data" --out "$out/lake" --meta-batch 8 --iterations "${LAKE_ITERATIONS:-10}"
 phase "Lake evaluation (20 runs)" $cli eval --checkpoint "$out/lake" --task omniglot-lake
