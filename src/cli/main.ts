@@ -8,14 +8,13 @@ import { fileURLToPath } from 'node:url';
 import { didYouMean, peekOption, UsageError, type CliIO } from './args.js';
 import { BENCH_USAGE, bench } from './bench.js';
 import { COMPARE_USAGE, compare } from './compare.js';
-import { EVAL_USAGE, evalCommand } from './eval.js';
-import { L2L_EVAL_USAGE, L2L_TRAIN_USAGE } from './l2l.js';
+import { EVAL_USAGE, evalCommand, SINUSOID_EVAL_USAGE } from './eval.js';
+import { L2L_EVAL_USAGE, L2L_TASKS, L2L_TRAIN_USAGE } from './l2l.js';
 import { OMNIGLOT_EVAL_USAGE, OMNIGLOT_TRAIN_USAGE } from './omniglot.js';
 import { PLOT_USAGE, plot } from './plot.js';
 import { STUDY_USAGE, study } from './study.js';
 import { STUDIES } from './studies/index.js';
 import { SINUSOID_TRAIN_USAGE, TRAIN_USAGE, train } from './train.js';
-import { SINUSOID_EVAL_USAGE } from './eval.js';
 
 export type { CliIO } from './args.js';
 
@@ -34,7 +33,7 @@ function evalHelp(argv: string[]): string {
   const task = peekOption(argv, 'task');
   if (task?.startsWith('omniglot')) return OMNIGLOT_EVAL_USAGE;
   if (task?.startsWith('sinusoid')) return SINUSOID_EVAL_USAGE;
-  if (task !== undefined && ['quadratic', 'mlp'].includes(task)) return L2L_EVAL_USAGE;
+  if (task !== undefined && (L2L_TASKS as readonly string[]).includes(task)) return L2L_EVAL_USAGE; // sinusoid went to its own form above
   return EVAL_USAGE;
 }
 
@@ -64,7 +63,7 @@ ${STUDIES.map((s) => `             ${s.name.padEnd(22)} ${s.summary}`).join('\n'
   bench    the benchmarks (ours beside PyTorch when python3 imports torch): a table or --json
 
 --device: every command runs on the CPU; 'study hvp-cost' and 'bench --device cuda' also take
-cuda (train, eval, compare and plot do not yet: docs/results.md, "CUDA").
+cuda (train, eval, compare and plot do not yet, and say so).
 
 examples:
   metagrad train --algo maml --task sinusoid --out runs/maml --iterations 2000
