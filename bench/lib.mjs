@@ -1,6 +1,8 @@
 // Shared benchmark plumbing: benny suites for our side, a PyTorch script for the reference,
 // measured in the same run, and a table of ratios. Benchmarks import the built package (dist/).
-import b from 'benny';
+// benny is a devDependency: `metagrad bench` in a project that installed metagrad has none, and
+// then `measure` times with the plain loop below (same quantity: seconds per call).
+const b = await import('benny').then((m) => m.default, () => null);
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +39,23 @@ export function torchRef(script, args = {}) {
  */
 export async function measure(suiteName, cases, { maxTime = 1, minSamples = 5 } = {}) {
   const out = {};
+  if (b === null) {
+    if (!jsonMode) console.log(`  (${suiteName}: benny is not installed; timing with a plain loop, the mean over >= ${maxTime} s)`);
+    for (const [name, fn] of Object.entries(cases)) {
+      const first = fn(); // warm-up; an asynchronous case is awaited, a synchronous one is not
+      const isAsync = first !== null && typeof first === 'object' && typeof first.then === 'function';
+      if (isAsync) await first;
+      let calls = 0;
+      const t0 = performance.now();
+      while (calls < minSamples || performance.now() - t0 < maxTime * 1e3) {
+        if (isAsync) await fn();
+        else fn();
+        calls++;
+      }
+      out[name] = (performance.now() - t0) / 1e3 / calls;
+    }
+    return out;
+  }
   await b.suite(
     suiteName,
     ...Object.entries(cases).map(([name, fn]) => b.add(name, fn, { maxTime, minSamples })),

@@ -1,6 +1,6 @@
 // A first look at metagrad: tensors, broadcasting, reductions, matmul, memory scopes.
-// Run with `npm run demo` (after `npm ci`).
-import * as mg from '../dist/index.js';
+// Run with `npm run tour` (after `npm ci`), or `node examples/quickstart.mjs`.
+import * as mg from 'metagrad';
 
 mg.manualSeed(0);
 const x = mg.tensor([[1, 2, 3], [4, 5, 6]]);

@@ -65,8 +65,42 @@ int64_t plane_grain(const PoolGeom& g, int64_t per_out) {
 
 // MAXPOOL2D(x): attrs [kh, kw, sh, sw, ph, pw, dh, dw, ceilMode]; outputs values and int32 indices
 // (flat h*W+w within each plane). Padding acts as -inf; NaN propagates; ties keep the first.
+// The 2x2, stride 2 window without padding, dilation or ceil mode (conv4's pooling): every window
+// is full, so the four reads have fixed offsets; same visiting order and comparison as below.
+template <class T>
+void maxpool_2x2_t(const PoolGeom& g, const T* x, T* y, int32_t* idx) {
+  parallel_for(g.planes, plane_grain(g, 4), [&](int64_t b, int64_t e) {
+    const int64_t W = g.W;
+    for (int64_t p = b; p < e; ++p) {
+      const T* xp = x + p * g.H * W;
+      T* yp = y + p * g.Ho * g.Wo;
+      int32_t* ip = idx + p * g.Ho * g.Wo;
+      for (int64_t oh = 0; oh < g.Ho; ++oh) {
+        const T* r0 = xp + 2 * oh * W;
+        const T* r1 = r0 + W;
+        const int32_t i0 = int32_t(2 * oh * W);
+        for (int64_t ow = 0; ow < g.Wo; ++ow) {
+          const int64_t c = 2 * ow;
+          T best = r0[c];
+          int32_t bi = i0 + int32_t(c);
+          const T v1 = r0[c + 1], v2 = r1[c], v3 = r1[c + 1];
+          if (v1 > best || std::isnan(v1)) { best = v1; bi = i0 + int32_t(c + 1); }
+          if (v2 > best || std::isnan(v2)) { best = v2; bi = i0 + int32_t(W + c); }
+          if (v3 > best || std::isnan(v3)) { best = v3; bi = i0 + int32_t(W + c + 1); }
+          yp[oh * g.Wo + ow] = best;
+          ip[oh * g.Wo + ow] = bi;
+        }
+      }
+    }
+  });
+}
+
 template <class T>
 void maxpool_t(const PoolGeom& g, const T* x, T* y, int32_t* idx) {
+  if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 && !g.ceil) {
+    maxpool_2x2_t(g, x, y, idx);
+    return;
+  }
   parallel_for(g.planes, plane_grain(g, g.kh * g.kw), [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
       const T* xp = x + p * g.H * g.W;

@@ -63,7 +63,8 @@ function load(): Addon {
   const require = createRequire(import.meta.url);
   const root = packageRoot();
   try {
-    // node-gyp-build looks in prebuilds/ first, then build/Release (cmake-js's output).
+    // node-gyp-build loads build/Release (cmake-js's output, a source build) when it exists, else
+    // prebuilds/<platform>-<arch> (the prebuilt addon shipped in the package, `npm run prebuild`).
     return require('node-gyp-build')(root) as Addon;
   } catch (e) {
     throw new Error(

@@ -14,13 +14,62 @@ export class UsageError extends Error {}
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** `parseArgs` in strict mode; its errors (unknown option, missing value) become UsageErrors. */
+/** Levenshtein distance (insertions, deletions and substitutions of one character each cost 1). */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The candidate nearest to `word` by {@link editDistance}, if it is near enough to be a typo (at
+ * most 2 edits, 1 for words of 3 letters or fewer; a word that begins one candidate only counts too).
+ */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    // On a tie, a candidate that begins with the word wins ('mamlp': mamlpp, not maml).
+    if (d < bestD || (d === bestD && c.startsWith(word) && !(best ?? '').startsWith(word))) [best, bestD] = [c, d];
+  }
+  if (best !== undefined && bestD <= (word.length <= 3 ? 1 : 2)) return best;
+  const prefixed = candidates.filter((c) => word.length >= 3 && c.startsWith(word));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
+/** `, did you mean 'X'?` for a near candidate, else ''. */
+export function didYouMean(word: string, candidates: readonly string[], quote = (s: string) => `'${s}'`): string {
+  const n = nearest(word, candidates);
+  return n === undefined ? '' : ` (did you mean ${quote(n)}?)`;
+}
+
+/**
+ * `parseArgs` in strict mode; its errors become UsageErrors. An unknown option is named with the
+ * nearest option this command takes (a typo) and the list of the options it takes.
+ */
 export function parse(argv: string[], options: Options, allowPositionals = false): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const r = parseArgs({ args: argv, options, strict: true, allowPositionals });
     return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals };
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    const err = e as Error & { code?: string };
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const m = /option '(-{1,2})([^'=]*)/.exec(err.message);
+      const name = m?.[2] ?? '';
+      const dash = m?.[1] ?? '--';
+      const known = Object.keys(options);
+      throw new UsageError(`unknown option '${dash}${name}'${didYouMean(name, known, (s) => `--${s}`)}; the options here are ${known.map((k) => `--${k}`).join(', ')}`);
+    }
+    if (err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      const m = /argument '([^']*)'/.exec(err.message);
+      throw new UsageError(`unexpected argument '${m?.[1] ?? '?'}' (options are written --name value)`);
+    }
+    throw new UsageError(err.message);
   }
 }
 
@@ -50,7 +99,7 @@ export function choiceOpt<T extends string>(values: Record<string, unknown>, nam
     if (def === undefined) throw new UsageError(`--${name} is required (one of ${choices.join(', ')})`);
     return def;
   }
-  if (!choices.includes(v as T)) throw new UsageError(`--${name}: expected one of ${choices.join(', ')}, got '${String(v)}'`);
+  if (!choices.includes(v as T)) throw new UsageError(`--${name}: expected one of ${choices.join(', ')}, got '${String(v)}'${didYouMean(String(v), choices)}`);
   return v as T;
 }
 

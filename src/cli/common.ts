@@ -414,7 +414,7 @@ export interface TrainingLoopResult {
  * `iterations` or the time limit.
  */
 export function runTrainingLoop(l: TrainingLoop): TrainingLoopResult {
-  const bar = progressBar(l.json || l.quiet ? { ...l.io, isTTY: false } : l.io, l.iterations, l.metricName, l.start);
+  const bar = progressBar(l.json || l.quiet ? { ...l.io, isTTY: false } : l.io, l.iterations, l.metricName, l.start, 'training');
   const t0 = Date.now();
   const cpu0 = process.cpuUsage();
   let window: Record<string, number> = {};

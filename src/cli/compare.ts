@@ -9,7 +9,11 @@ import { evalLearner, restore } from './common.js';
 import { evaluateSinusoid, parseSteps, type EvalResult } from './eval.js';
 
 export const COMPARE_USAGE = `usage: metagrad compare DIR [DIR...] [--steps 0,1,5,10] [--episodes E] [--shots K] [--query Q]
-  [--seed S] [--device cpu] [--json]`;
+  [--seed S] [--device cpu] [--json]
+  (sinusoid checkpoints; every one is evaluated on the same held-out tasks)
+
+examples:
+  metagrad compare runs/maml runs/pretrain --steps 0,1,10 --episodes 300`;
 
 const OPTIONS = {
   steps: { type: 'string' },

@@ -4,14 +4,23 @@
  * 1.96 * sd / sqrt(E).
  */
 import * as mg from '../index.js';
-import { deviceOpt, intOpt, jsonLine, parse, peekOption, strOpt, UsageError, type CliIO } from './args.js';
+import { deviceOpt, didYouMean, intOpt, jsonLine, parse, peekOption, strOpt, UsageError, type CliIO } from './args.js';
 import { evalOmniglot, isOmniglotRun, OMNIGLOT_EVAL_USAGE } from './omniglot.js';
 import { adaptedLosses, EVAL_SEED, evalLearner, restore } from './common.js';
-import { evalL2l, isL2lEval, L2L_EVAL_USAGE } from './l2l.js';
+import { evalL2l, isL2lEval, L2L_EVAL_USAGE, L2L_TASKS } from './l2l.js';
 
-export const EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--task sinusoid] [--steps 0,1,5,10] [--episodes E]
+/** `eval` of a sinusoid checkpoint. */
+export const SINUSOID_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--task sinusoid] [--steps 0,1,5,10] [--episodes E]
   [--shots K] [--query Q] [--seed S] [--device cpu] [--json]
+  (the kind of checkpoint, sinusoid, Omniglot or l2l, is read from DIR/config.json)
+
+examples:
+  metagrad eval --checkpoint runs/maml --steps 0,1,5,10 --episodes 1000`;
+
+export const EVAL_USAGE = `${SINUSOID_EVAL_USAGE}
+
 ${OMNIGLOT_EVAL_USAGE}
+
 ${L2L_EVAL_USAGE}`;
 
 const OPTIONS = {
@@ -69,7 +78,12 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
   if (task?.startsWith('omniglot') || (task === undefined && ckpt !== undefined && isOmniglotRun(ckpt))) return evalOmniglot(argv, io, parseSteps);
   const { values } = parse(argv, OPTIONS);
   const dir = strOpt(values, 'checkpoint');
-  if (values.task !== undefined && values.task !== 'sinusoid' && values.task !== 'sinusoid-reptile') throw new UsageError(`--task: expected sinusoid, omniglot or omniglot-lake, got '${String(values.task)}'`);
+  if (values.task !== undefined && values.task !== 'sinusoid' && values.task !== 'sinusoid-reptile') {
+    if ((L2L_TASKS as readonly string[]).includes(String(values.task))) {
+      throw new UsageError(`--task ${String(values.task)} is an optimizee family of the learned optimizers: evaluate a checkpoint of 'train --algo l2l --task ${String(values.task)}' (${dir} is not one)`);
+    }
+    throw new UsageError(`--task: expected sinusoid, omniglot or omniglot-lake, got '${String(values.task)}'${didYouMean(String(values.task), ['sinusoid', 'sinusoid-reptile', 'omniglot', 'omniglot-lake', ...L2L_TASKS])}`);
+  }
   const steps = parseSteps(values.steps as string | undefined);
   const episodes = intOpt(values, 'episodes', 1000);
   deviceOpt(values);

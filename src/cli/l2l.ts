@@ -38,11 +38,19 @@ export const L2L_RULES = ['lstm', 'hparams'] as const;
 export const L2L_TRAIN_USAGE = `usage: metagrad train --algo l2l --task <${L2L_TASKS.join('|')}> --out DIR
   [--rule lstm|hparams] [--iterations N] [--meta-batch B] [--meta-lr LR] [--unroll T] [--horizon H]
   [--checkpoint-every S] [--second-order] [--clip NORM] [--hidden 20] [--no-preprocess]
-  [--output-scale S] [--seed S] [--device cpu] [--save-every N] [--time-limit SECONDS] [--log-every N] [--json]`;
+  [--output-scale S] [--seed S] [--device cpu] [--save-every N] [--time-limit SECONDS] [--log-every N] [--json]
+
+examples:
+  metagrad train --algo l2l --task quadratic --out runs/l2l-quadratic --iterations 1000
+  metagrad train --algo l2l --rule hparams --task mlp --out runs/hp-mlp`;
 
 /** Usage of `eval` on l2l checkpoints (appended to eval's usage). */
-export const L2L_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--checkpoint DIR2 ...] [--episodes E] [--steps H,2H]
-  [--tune-episodes N] [--plot FILE] [--seed S] [--device cpu] [--json]`;
+export const L2L_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--checkpoint DIR2 ...] [--task ${L2L_TASKS.join('|')}] [--episodes E] [--steps H,2H]
+  [--tune-episodes N] [--plot FILE] [--seed S] [--device cpu] [--json]
+  (an l2l checkpoint: the optimizee task is the one it was trained on; --task may repeat it)
+
+examples:
+  metagrad eval --checkpoint runs/l2l-quadratic --checkpoint runs/hp-quadratic --episodes 1000`;
 
 /** DIR/config.json of an l2l run. */
 export interface L2LConfig {
@@ -281,6 +289,7 @@ function readMetrics(dir: string): { iteration: number; loss: number }[] {
 
 const EVAL_OPTIONS = {
   checkpoint: { type: 'string', multiple: true },
+  task: { type: 'string' },
   episodes: { type: 'string' },
   steps: { type: 'string' },
   'tune-episodes': { type: 'string' },
@@ -313,6 +322,11 @@ export async function evalL2l(argv: string[], io: CliIO): Promise<number> {
   cfgs.forEach((c, i) => {
     if (c.task !== cfg.task) throw new Error(`eval: ${dirs[i]} was trained on ${c.task} but ${dirs[0]} on ${cfg.task}; compare checkpoints of one task`);
   });
+  // The optimizee family is fixed by training (the rule's inputs depend on it): --task may only
+  // repeat it.
+  if (values.task !== undefined && values.task !== cfg.task) {
+    throw new UsageError(`--task: ${dirs[0]} is a learned optimizer trained on '${cfg.task}' optimizees, and an l2l checkpoint is evaluated on the task it was trained on; drop --task, or evaluate a checkpoint trained with 'train --algo l2l --task ${String(values.task)}'`);
+  }
   const H = cfg.horizon;
   let steps = [H, 2 * H];
   if (typeof values.steps === 'string') {

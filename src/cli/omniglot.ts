@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
 import { choiceOpt, fmtDuration, intOpt, jsonLine, numOpt, parse, strOpt, UsageError, type CliIO } from './args.js';
+import { progressBar, type Progress } from './progress.js';
 import { configPath, loadRun, openRunDir, readConfigText, modelPath, runTrainingLoop, stoppedEarly, timeLimitOpt, saveRun, trimMetrics, withPrefix } from './common.js';
 
 
@@ -76,7 +77,12 @@ export const OMNIGLOT_TRAIN_USAGE = `usage: metagrad train --algo <${OMNIGLOT_AL
   [--lake-set background|background_small1|background_small2] [--seed S] [--save-every N] [--time-limit SECONDS] [--stop-at N] [--per-task] [--log-every N] [--json]
   MAML++ switches (--algo mamlpp): [--no-msl] [--msl-epochs E] [--da-epochs E] [--no-lslr] [--no-bnrs] [--no-bnwb]
   [--ca-epochs E (0: off)] [--epoch-iterations N]
-  iMAML: [--lambda L] [--cg-steps N]`;
+  iMAML: [--lambda L] [--cg-steps N]
+  (--device: the Omniglot tasks run on the CPU only for now)
+
+examples:
+  metagrad train --algo mamlpp --task omniglot --data ../shared/data/omniglot --out runs/pp --meta-batch 8 --iterations 300
+  metagrad train --algo maml --task omniglot-lake --lake-set background_small1 --data DIR --out runs/lake --time-limit 3600`;
 
 const TRAIN_OPTIONS = {
   algo: { type: 'string' },
@@ -238,9 +244,36 @@ export function buildOmniglotLearner(cfg: OmniglotRunConfig, opts: { perTask?: b
   };
 }
 
+/**
+ * `mg.data.loadOmniglot` with a progress bar (and ETA) per set that is decoded (on a terminal; a
+ * set read from the cache takes well under a second and shows none), and, on stderr when not
+ * `--json`, one line per decoded set saying how long it took and where it was cached.
+ */
+function loadWithProgress(io: CliIO, json: boolean, data: string, sets: mg.data.OmniglotSetName[]): mg.data.OmniglotDataset {
+  let bar: Progress | null = null;
+  let t0 = 0;
+  const ds = mg.data.loadOmniglot(data, {
+    sets,
+    onProgress: ({ set, done, total }) => {
+      if (done === 0) {
+        t0 = Date.now();
+        bar = progressBar(json ? { ...io, isTTY: false } : io, total, '', 0, `decoding ${set} (once; cached after)`);
+      }
+      bar?.update(done, '');
+      if (done === total) {
+        bar?.stop();
+        bar = null;
+        if (!json) io.stderr.write(`decoded ${total} drawings of ${set} in ${fmtDuration((Date.now() - t0) / 1000)}\n`);
+      }
+    },
+  });
+  for (const s of ds.sources) if (!json && (s.cache === 'written' || s.cache === 'rebuilt')) io.stderr.write(`cached ${s.set} in ${s.cacheFile}\n`);
+  return ds;
+}
+
 /** The training characters' dataset for a config. */
-function loadTrainingSet(cfg: OmniglotRunConfig): mg.data.OmniglotDataset {
-  return mg.data.loadOmniglot(cfg.data, { sets: cfg.task === 'omniglot-lake' ? [cfg.lakeSet] : ['background', 'evaluation'] });
+function loadTrainingSet(io: CliIO, json: boolean, cfg: OmniglotRunConfig): mg.data.OmniglotDataset {
+  return loadWithProgress(io, json, cfg.data, cfg.task === 'omniglot-lake' ? [cfg.lakeSet] : ['background', 'evaluation']);
 }
 
 function readOmniglotConfig(dir: string): OmniglotRunConfig {
@@ -299,7 +332,8 @@ export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> 
     cfg = { ...saved, data: cfg.data, iterations: values.iterations !== undefined ? cfg.iterations : saved.iterations };
   }
   const t0 = Date.now();
-  const ds = loadTrainingSet(cfg);
+  const ds = loadTrainingSet(io, json, cfg);
+  const loadSeconds = (Date.now() - t0) / 1000;
   const splits = cfg.task === 'omniglot-lake' ? mg.data.omniglotLakeSplits(ds, { background: cfg.lakeSet }) : mg.data.omniglotMamlSplits(ds);
   const sampler = new mg.data.OmniglotSampler(ds, { ways: cfg.ways, shots: cfg.shots, queries: cfg.query, split: 'train', splits, rotations: true });
   fs.mkdirSync(out, { recursive: true });
@@ -330,8 +364,8 @@ export async function trainOmniglot(argv: string[], io: CliIO): Promise<number> 
   const seconds = (Date.now() - t0) / 1000;
   const { lastLoss, iteration: finalIteration } = loop;
   const early = stoppedEarly(loop, cfg.iterations);
-  if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...early.json, seconds: Number(seconds.toFixed(3)), out });
-  else io.stdout.write(`trained ${cfg.algo} on ${cfg.task} to iteration ${finalIteration}${early.text} in ${fmtDuration(seconds)}${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
+  if (json) jsonLine(io, { summary: true, iterations: finalIteration, ...early.json, seconds: Number(seconds.toFixed(3)), loadSeconds: Number(loadSeconds.toFixed(3)), out });
+  else io.stdout.write(`trained ${cfg.algo} on ${cfg.task} to iteration ${finalIteration}${early.text} in ${fmtDuration(seconds)} (data ${fmtDuration(loadSeconds)})${Number.isNaN(lastLoss) ? '' : `, last meta-loss ${lastLoss.toFixed(4)}`}; checkpoint in ${out}\n`);
   return 0;
 }
 
@@ -363,7 +397,12 @@ const EVAL_OPTIONS = {
 } as const;
 
 export const OMNIGLOT_EVAL_USAGE = `usage: metagrad eval --checkpoint DIR [--task omniglot|omniglot-lake] [--data PATH]
-  [--ways N] [--shots K] [--query Q] [--steps S[,S...]] [--episodes E] [--seed S] [--json]`;
+  [--ways N] [--shots K] [--query Q] [--steps S[,S...]] [--episodes E] [--seed S] [--json]
+  (an Omniglot checkpoint; --task omniglot-lake needs a 20-way one; --device: CPU only for now)
+
+examples:
+  metagrad eval --checkpoint runs/pp --episodes 200           # 5-way accuracy +- 95% CI
+  metagrad eval --checkpoint runs/lake --task omniglot-lake   # error rate over Lake's 20 runs`;
 
 /** Seed of the held-out episodes (no training iteration uses it). */
 const OMNIGLOT_EVAL_SEED = 9_007_199_254_740_100;
@@ -382,16 +421,25 @@ export async function evalOmniglot(argv: string[], io: CliIO, parseSteps: (s: st
   const learner = buildOmniglotLearner(cfg);
   load(dir, learner, null);
   const perStep: number[][] = steps.map(() => []);
+  const json = values.json === true;
+  const t0 = Date.now();
+  let loadSeconds: number;
+  let bar: Progress;
+  // The running mean of the first step count's metric, for the bar.
+  const running = () => perStep[0].reduce((a, b) => a + b, 0) / Math.max(1, perStep[0].length);
   let episodes: number;
   if (task === 'omniglot-lake') {
     if (cfg.ways !== 20) throw new UsageError(`--task omniglot-lake needs a 20-way model; ${dir} is ${cfg.ways}-way`);
     const runs = mg.data.loadLakeRuns(data);
+    loadSeconds = (Date.now() - t0) / 1000;
     episodes = runs.runs.length;
+    bar = progressBar(json ? { ...io, isTTY: false } : io, episodes, `error (${steps[0]} steps)`, 0, "evaluating Lake's runs");
     for (let i = 0; i < episodes; i++) {
       mg.tidy(() => {
         const t = runs.task(i);
         steps.forEach((s, k) => perStep[k].push(1 - taskAccuracy(learner, t, s)));
       });
+      bar.update(i + 1, running());
     }
   } else {
     const ways = intOpt(values, 'ways', cfg.ways);
@@ -399,16 +447,21 @@ export async function evalOmniglot(argv: string[], io: CliIO, parseSteps: (s: st
     const shots = intOpt(values, 'shots', cfg.shots);
     const query = intOpt(values, 'query', cfg.query);
     episodes = intOpt(values, 'episodes', 1000);
-    const ds = mg.data.loadOmniglot(data, { sets: ['background', 'evaluation'] });
+    const ds = loadWithProgress(io, json, data, ['background', 'evaluation']);
+    loadSeconds = (Date.now() - t0) / 1000;
     const sampler = new mg.data.OmniglotSampler(ds, { ways, shots, queries: query, split: 'test', splits: mg.data.omniglotMamlSplits(ds), rotations: false });
     mg.manualSeed(seed);
+    bar = progressBar(json ? { ...io, isTTY: false } : io, episodes, `accuracy (${steps[0]} steps)`, 0, 'evaluating');
     for (let e = 0; e < episodes; e++) {
       mg.tidy(() => {
         const [t] = sampler.sample(1);
         steps.forEach((s, k) => perStep[k].push(taskAccuracy(learner, t, s)));
       });
+      bar.update(e + 1, running());
     }
   }
+  bar.stop();
+  const evalSeconds = (Date.now() - t0) / 1000 - loadSeconds;
   const metric = task === 'omniglot-lake' ? 'error' : 'accuracy';
   const results = steps.map((s, k) => {
     const xs = perStep[k];
@@ -419,11 +472,12 @@ export async function evalOmniglot(argv: string[], io: CliIO, parseSteps: (s: st
   });
   if (values.json === true) {
     for (const r of results) jsonLine(io, r);
-    jsonLine(io, { summary: true, task, metric, episodes, results });
+    jsonLine(io, { summary: true, task, metric, episodes, results, loadSeconds: Number(loadSeconds.toFixed(3)), seconds: Number(evalSeconds.toFixed(3)) });
   } else {
     io.stdout.write(`${cfg.algo} from ${dir}: ${task === 'omniglot-lake' ? `error rate over Lake's ${episodes} one-shot runs` : `query accuracy over ${episodes} test episodes (${cfg.ways}-way)`}\n`);
     io.stdout.write(`${'steps'.padStart(6)}  ${metric.padStart(10)}  ${'95% CI'.padStart(10)}\n`);
     for (const r of results) io.stdout.write(`${String(r.steps).padStart(6)}  ${(100 * r.mean).toFixed(2).padStart(9)}%  ${`±${(100 * r.ci95).toFixed(2)}`.padStart(9)}%\n`);
+    io.stdout.write(`(data loaded in ${fmtDuration(loadSeconds)}, evaluated in ${fmtDuration(evalSeconds)})\n`);
   }
   return 0;
 }

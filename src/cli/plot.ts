@@ -10,7 +10,11 @@ import { deviceOpt, intOpt, jsonLine, parse, UsageError, type CliIO } from './ar
 import { evalLearner, FITS_SEED, metricsPath, restore, writeFigure } from './common.js';
 import { axes, esc, num, polyline, svgDocument as svg, sx, sy, type Frame } from './svg.js';
 
-export const PLOT_USAGE = 'usage: metagrad plot DIR [--seed S] [--device cpu] [--json]';
+export const PLOT_USAGE = `usage: metagrad plot DIR [--seed S] [--device cpu] [--json]
+  (a sinusoid run: DIR/learning_curve.svg from DIR/metrics.jsonl, DIR/fits.svg from the checkpoint)
+
+examples:
+  metagrad plot runs/maml`;
 
 const OPTIONS = { seed: { type: 'string' }, device: { type: 'string' }, json: { type: 'boolean' } } as const;
 

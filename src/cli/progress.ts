@@ -13,9 +13,10 @@ export interface Progress {
 
 /**
  * A bar over `total` steps labelled `metricName` (e.g. `'meta-loss'`), starting at `start`; a no-op
- * when stderr is not a terminal.
+ * when stderr is not a terminal. `label` names the phase in front of the bar (e.g. `'decoding
+ * images_background'`, `'evaluating'`), for commands with several.
  */
-export function progressBar(io: CliIO, total: number, metricName: string, start = 0): Progress {
+export function progressBar(io: CliIO, total: number, metricName: string, start = 0, label = ''): Progress {
   if (io.isTTY !== true) return { update: () => {}, stop: () => {} };
   // cli-progress writes through readline's cursor helpers, which need only `write`.
   const stream = Object.assign(Object.create(null) as object, {
@@ -28,7 +29,7 @@ export function progressBar(io: CliIO, total: number, metricName: string, start 
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: `[{bar}] {value}/{total}  ${metricName} {metric}  ETA {eta_formatted}`,
+      format: `${label ? `${label} ` : ''}[{bar}] {value}/{total}${metricName ? `  ${metricName} {metric}` : ''}  ETA {eta_formatted}`,
       barCompleteChar: '#',
       barIncompleteChar: '-',
       barsize: 30,

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as mg from '../index.js';
-import { choiceOpt, fmtDuration, intOpt, jsonLine, parse, strOpt, UsageError, type CliIO } from './args.js';
+import { choiceOpt, didYouMean, fmtDuration, intOpt, jsonLine, parse, strOpt, UsageError, type CliIO } from './args.js';
 import { progressBar, type Progress } from './progress.js';
 import { writeFigure, writeFileAtomic } from './common.js';
 import { STUDIES } from './studies/index.js';
@@ -31,11 +31,15 @@ export const STUDY_USAGE = `usage: metagrad study <name> --out DIR [--seed S] [-
 studies:
 ${STUDIES.map((s) => `  ${s.name.padEnd(22)} ${s.summary}`).join('\n')}
 
-run 'metagrad study <name> --help' for a study's options.`;
+run 'metagrad study <name> --help' for a study's options.
+
+examples:
+  metagrad study taylor --out runs/studies
+  metagrad study memory --out runs/studies --json`;
 
 /** The usage text of one study. */
 export function studyUsage(s: Study): string {
-  return `usage: metagrad study ${s.name} --out DIR [--seed S] [--device ${(s.devices ?? ['cpu']).join('|')}] [--json]\n${s.usage}`;
+  return `usage: metagrad study ${s.name} --out DIR [--seed S] [--device ${(s.devices ?? ['cpu']).join('|')}] [--json]\n${s.usage}\n\nexample:\n  metagrad study ${s.name} --out runs/studies`;
 }
 
 /** A markdown table (numbers to `digits` significant digits). */
@@ -80,7 +84,7 @@ export async function study(argv: string[], io: CliIO): Promise<number> {
   }
   if (name === undefined || name.startsWith('-')) throw new UsageError(`expected a study name (${STUDIES.map((s) => s.name).join(', ')})`);
   const s = STUDIES.find((x) => x.name === name);
-  if (s === undefined) throw new UsageError(`unknown study '${name}' (available: ${STUDIES.map((x) => x.name).join(', ')})`);
+  if (s === undefined) throw new UsageError(`unknown study '${name}'${didYouMean(name, STUDIES.map((x) => x.name))}; the studies are ${STUDIES.map((x) => x.name).join(', ')}`);
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(`${studyUsage(s)}\n`);
     return 0;

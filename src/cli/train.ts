@@ -24,14 +24,24 @@ import {
   TASKS, type Algo, type RunConfig, type TaskName,
 } from './common.js';
 
-export const TRAIN_USAGE = `usage: metagrad train --algo <${ALGOS.join('|')}> --task <${TASKS.join('|')}> --out DIR
+/** `train` on the sinusoid tasks. */
+export const SINUSOID_TRAIN_USAGE = `usage: metagrad train --algo <${ALGOS.join('|')}> --task <${TASKS.join('|')}> --out DIR
   [--iterations N] [--meta-batch B] [--meta-lr LR] [--inner-steps K] [--inner-lr A]
   [--shots K] [--query Q] [--first-order] [--seed S] [--device cpu] [--save-every N] [--time-limit SECONDS]
   [--log-every N] [--per-task] [--json]
   data parallel (MAML family, --task sinusoid; docs/distributed.md): [--nproc N] [--nnodes M --node-rank K
     --master-addr HOST --master-port PORT] [--distributed (join from RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT)]
   sinusoid-reptile (the OpenAI Reptile sine example; --algo reptile): [--inner-batch 10] [--inner-epochs 1]
+  (--device: the sinusoid tasks run on the CPU only)
+
+examples:
+  metagrad train --algo maml --task sinusoid --out runs/maml --iterations 2000 --meta-batch 10
+  metagrad train --algo reptile --task sinusoid-reptile --out runs/reptile --time-limit 600`;
+
+export const TRAIN_USAGE = `${SINUSOID_TRAIN_USAGE}
+
 ${OMNIGLOT_TRAIN_USAGE}
+
 ${L2L_TRAIN_USAGE}`;
 
 const OPTIONS = {

@@ -193,7 +193,7 @@ export interface IMAMLOptions {
 }
 
 /**
- * iMAML over a module (any `[Tensor] -> Tensor` module, e.g. an MLP or {@link Conv4}; a
+ * iMAML over a module (any `[Tensor] -> Tensor` module, e.g. an MLP or {@link nn.Conv4}; a
  * step-aware module gets `forwardOptions`). The meta-parameters are the module's parameters,
  * all of them adapted in the inner loop. {@link IMAML.step} computes each task's implicit
  * meta-gradient, writes their mean into the parameters' `.grad` and steps the optimizer.

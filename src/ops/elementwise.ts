@@ -76,6 +76,7 @@ export function binary(op: OpCode, name: string, a: TensorLike, b: TensorLike, o
 
 type Operand = Tensor | number;
 const grad = (g: Tensor, x: Operand): Tensor | null => (typeof x === 'number' ? null : sumToShape(g, x.shape));
+const negGrad = (g: Tensor | null): Tensor | null => (g === null ? null : neg(g));
 const tan = (t: Tensor | null, shape: readonly number[]): Tensor | null => (t === null ? null : broadcastTo(t, shape));
 /** t1 + t2 where either may be a zero (null) tangent. */
 function plus(t1: Tensor | null, t2: Tensor | null, shape: readonly number[]): Tensor | null {
@@ -100,7 +101,9 @@ function recordBinary(op: OpCode, name: string, a: Operand, b: Operand, y: Tenso
       jvp = ([da, db]) => plus(da, db, s);
       break;
     case Op.SUB:
-      vjp = (g, n) => [grad(g, a), n[1] ? grad(neg(g), b) : null];
+      // neg after the reduction to b's shape: the same numbers (negation is exact), one pass over
+      // b's elements instead of the output's when b was broadcast.
+      vjp = (g, n) => [grad(g, a), n[1] ? negGrad(grad(g, b)) : null];
       jvp = ([da, db]) => plus(da, db === null ? null : neg(db), s);
       break;
     case Op.MUL:
@@ -109,7 +112,7 @@ function recordBinary(op: OpCode, name: string, a: Operand, b: Operand, y: Tenso
       break;
     case Op.DIV:
       // d(a/b) = da/b - y db/b
-      vjp = (g, n) => [n[0] ? grad(div(g, b), a) : null, n[1] ? grad(neg(div(mul(g, y), b)), b) : null];
+      vjp = (g, n) => [n[0] ? grad(div(g, b), a) : null, n[1] ? negGrad(grad(div(mul(g, y), b), b)) : null];
       jvp = ([da, db]) => {
         const t = plus(da, db && neg(mul(y, db)), s);
         return t && div(t, b);

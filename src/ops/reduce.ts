@@ -82,7 +82,8 @@ function recordReduce(op: OpCode, name: string, x: Tensor, y: Tensor, axes: numb
       record(y, name, [x], (g) => [back(g)], ([t]) => t && sum(t, axes, keepdim));
       return;
     case Op.MEAN:
-      record(y, name, [x], (g) => [div(back(g), count)], ([t]) => t && mean(t, axes, keepdim));
+      // Divide before broadcasting: the same numbers, one pass over the output's elements, not the input's.
+      record(y, name, [x], (g) => [back(div(g, count))], ([t]) => t && mean(t, axes, keepdim));
       return;
     case Op.MAX:
     case Op.MIN: {

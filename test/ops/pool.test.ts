@@ -167,6 +167,27 @@ describe('maxPool2d', () => {
     expect(Array.from(i.data())).toEqual([1]);
   });
 
+  test('2x2 stride 2 (its own fast kernel) agrees with the general one on ties, NaN and -inf', () => {
+    // ceilMode on even sizes adds no window, and takes the general kernel: the same windows.
+    const vals = [0, 1, 1, NaN, -Infinity, 2, 2, NaN];
+    let s = 7;
+    const data = Float32Array.from({ length: 2 * 3 * 6 * 8 }, () => vals[(s = (s * 16807) % 2147483647) % vals.length]);
+    for (const dtype of ['float32', 'float64'] as const) {
+      const x = mg.tensor(data, { shape: [2, 3, 6, 8], dtype });
+      const [vf, i_f] = maxPool2dWithIndices(x, 2);
+      const [vg, ig] = maxPool2dWithIndices(x, 2, { ceilMode: true });
+      expect(vf.shape).toEqual([2, 3, 3, 4]);
+      expect(Array.from(i_f.data())).toEqual(Array.from(ig.data()));
+      expect(Array.from(vf.data()).map(String)).toEqual(Array.from(vg.data()).map(String)); // NaN compared as text
+      expect(Array.from(vf.data()).some(Number.isNaN)).toBe(true);
+    }
+    const odd = randomTensor([2, 2, 7, 9], 'float32', 8); // the last row and column fall outside every window
+    const [v, i] = maxPool2dWithIndices(odd.t, 2);
+    const ref = refMax(odd.v, [2, 2, 7, 9], params(2, {}));
+    expect(Array.from(v.data())).toEqual(ref.v);
+    expect(Array.from(i.data())).toEqual(ref.i);
+  });
+
   test('a window with no input element (dilation over padding) gives -inf and index -1', () => {
     const x = mg.ones([1, 1, 2, 2]);
     const [v, i] = maxPool2dWithIndices(x, 2, { dilation: 3, padding: 1 });

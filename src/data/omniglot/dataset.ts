@@ -78,6 +78,12 @@ export interface LoadOmniglotOptions {
   cache?: boolean;
   /** Folder of the cache files. Default `<os.tmpdir()>/metagrad/omniglot`. */
   cacheDir?: string;
+  /**
+   * Called while a set is decoded (not when it is read from the cache): after every 500 drawings
+   * and at the end of the set, with the set's name, the drawings done and the set's total. For
+   * progress bars; it may not throw.
+   */
+  onProgress?: (p: { set: string; done: number; total: number }) => void;
 }
 
 /**
@@ -209,11 +215,13 @@ function toFloat(out: Float32Array, px: Uint8Array): void {
 }
 
 /** Decodes and resizes every drawing of a set into ink intensities (255 - L). */
-function decodeSet(op: string, listing: SetListing, size: number, filter: ResizeFilter): DecodedSet {
+function decodeSet(op: string, listing: SetListing, size: number, filter: ResizeFilter, onProgress?: LoadOmniglotOptions['onProgress']): DecodedSet {
   const s2 = size * size;
   const total = listing.characters.reduce((s, c) => s + c.files.length, 0);
   const pixels = new Uint8Array(total * s2);
   let at = 0;
+  let done = 0;
+  onProgress?.({ set: listing.set, done: 0, total });
   for (const c of listing.characters) {
     for (const f of c.files) {
       let g;
@@ -225,8 +233,10 @@ function decodeSet(op: string, listing: SetListing, size: number, filter: Resize
       const r = resizeGray(g.data, g.width, g.height, size, size, filter);
       for (let p = 0; p < s2; p++) pixels[at + p] = 255 - r[p];
       at += s2;
+      if (++done % 500 === 0 && done < total) onProgress?.({ set: listing.set, done, total });
     }
   }
+  onProgress?.({ set: listing.set, done: total, total });
   return { set: listing.set, imageSize: size, filter, characters: listing.characters.map((c) => [c.alphabet, c.character, c.files.length]), pixels };
 }
 
@@ -235,16 +245,16 @@ export function defaultOmniglotCacheDir(): string {
   return nodePath.join(os.tmpdir(), 'metagrad', 'omniglot');
 }
 
-function loadSet(op: string, src: SetSource, size: number, filter: ResizeFilter, cacheDir: string | undefined): { data: DecodedSet; info: OmniglotSourceInfo } {
+function loadSet(op: string, src: SetSource, size: number, filter: ResizeFilter, cacheDir: string | undefined, onProgress: LoadOmniglotOptions['onProgress']): { data: DecodedSet; info: OmniglotSourceInfo } {
   const base = { kind: src.kind, path: src.path };
   if (cacheDir === undefined) {
-    const data = decodeSet(op, listSet(op, src), size, filter);
+    const data = decodeSet(op, listSet(op, src), size, filter, onProgress);
     return { data, info: { ...base, set: data.set, cache: 'off' } };
   }
   const file = cacheFile(cacheDir, src.path, src.key, size, filter);
   const got = readCache(file, src.key, size, filter);
   if (typeof got === 'object') return { data: got, info: { ...base, set: got.set, cache: 'hit', cacheFile: file } };
-  const data = decodeSet(op, listSet(op, src), size, filter);
+  const data = decodeSet(op, listSet(op, src), size, filter, onProgress);
   try {
     writeCache(file, src.key, data);
   } catch (e) {
@@ -280,7 +290,8 @@ function loadSet(op: string, src: SetSource, size: number, filter: ResizeFilter,
  */
 export function loadOmniglot(source: string, options: LoadOmniglotOptions = {}): OmniglotDataset {
   const op = 'loadOmniglot';
-  const { sets, imageSize = 28, resize = 'lanczos', cache = true } = options;
+  const { sets, imageSize = 28, resize = 'lanczos', cache = true, onProgress } = options;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new Error(`${op}: onProgress must be a function`);
   if (!Number.isInteger(imageSize) || imageSize < 1 || imageSize > 1024) throw new Error(`${op}: imageSize must be an integer in [1, 1024], got ${imageSize}`);
   if (!RESIZE_FILTERS.includes(resize)) throw new Error(`${op}: unknown resize filter ${String(resize)} (use ${RESIZE_FILTERS.join(', ')})`);
   if (sets !== undefined) {
@@ -289,7 +300,7 @@ export function loadOmniglot(source: string, options: LoadOmniglotOptions = {}):
     if (new Set(sets).size !== sets.length) throw new Error(`${op}: sets lists a set twice (${sets.join(', ')})`);
   }
   const cacheDir = cache ? nodePath.resolve(options.cacheDir ?? defaultOmniglotCacheDir()) : undefined;
-  const loaded = findSources(op, source, sets).map((src) => loadSet(op, src, imageSize, resize, cacheDir));
+  const loaded = findSources(op, source, sets).map((src) => loadSet(op, src, imageSize, resize, cacheDir, onProgress));
   for (const { info } of loaded) {
     if (sets && !sets.includes(info.set as OmniglotSetName)) throw new Error(`${op}: ${info.path} holds the set '${info.set}', not one of the requested sets (${sets.join(', ')})`);
   }
