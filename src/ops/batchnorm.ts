@@ -116,7 +116,7 @@ export function batchNormTrain(x: Tensor, weight: Tensor | null = null, bias: Te
 }
 
 /**
- * `weight * r * (u - mean(u) - xhat * mean(u * xhat))` per channel of `x` [N, C, ...]: the gradient
+ * `weight * r * (u - mean(u) - xhat * mean(u * xhat))` per channel of `x` (shape [N, C, ...]), the gradient
  * of {@link batchNormTrain} with respect to `x` for the output gradient `u` (same shape as x).
  */
 export function batchNormBackward(u: Tensor, x: Tensor, weight: Tensor | null = null, eps = 1e-5): Tensor {
@@ -174,7 +174,7 @@ export function batchNormBackward(u: Tensor, x: Tensor, weight: Tensor | null = 
 }
 
 /**
- * `sum(dy * xhat)` per channel ([C]) for `dy` and `x` [N, C, ...]: the gradient of
+ * `sum(dy * xhat)` per channel (shape [C]) for `dy` and `x` (shape [N, C, ...]), the gradient of
  * {@link batchNormTrain} with respect to its weight.
  */
 export function batchNormWeightGrad(dy: Tensor, x: Tensor, eps = 1e-5): Tensor {
