@@ -5,7 +5,7 @@
 // On several machines, run it once per rank with RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import * as mg from '../dist/index.js';
+import * as mg from 'metagrad';
 
 if (process.env.RANK === undefined) {
   if (!mg.distributed.isAvailable('gloo')) throw new Error('this example needs the addon built with Gloo (apt-get install libgloo-dev, then npm run build:native)');
