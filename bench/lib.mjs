@@ -34,8 +34,9 @@ export function torchRef(script, args = {}) {
 }
 
 /**
- * Times each case with benny; returns { name: seconds per call }. `cases` maps a name to a
- * function (each call is one operation).
+ * Times each case with benny; returns { name: seconds per call }: the fastest of benny's samples
+ * (each sample the mean over one cycle of many calls), the statistic the PyTorch scripts report
+ * (best of several timed rounds). `cases` maps a name to a function (each call is one operation).
  */
 export async function measure(suiteName, cases, { maxTime = 1, minSamples = 5 } = {}) {
   const out = {};
@@ -60,7 +61,7 @@ export async function measure(suiteName, cases, { maxTime = 1, minSamples = 5 } 
     suiteName,
     ...Object.entries(cases).map(([name, fn]) => b.add(name, fn, { maxTime, minSamples })),
     b.complete((summary) => {
-      for (const r of summary.results) out[r.name] = 1 / r.ops;
+      for (const r of summary.results) out[r.name] = r.details?.min ?? 1 / r.ops;
     }),
   );
   return out;

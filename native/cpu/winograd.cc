@@ -169,6 +169,9 @@ template <class T>
 void blocks(int m, int64_t tiles, int64_t* nblk, int64_t* tb) {
   const int64_t target = (sizeof(T) == 4 ? 126 : 84) * 16 / ((m + 2) * (m + 2)) / 14 * 14 + 14;
   *nblk = std::max<int64_t>(1, (tiles + target - 1) / target);
+  // A multiple of 4 blocks (of at least 14 tiles), so 2 or 4 threads get equal shares; the count
+  // depends only on the shape (the weight gradient's sums do not depend on the thread count).
+  if (*nblk > 1 || tiles >= 4 * 14) *nblk = std::min<int64_t>((*nblk + 3) / 4 * 4, std::max<int64_t>(1, tiles / 14));
   *tb = (tiles + *nblk - 1) / *nblk;
 }
 
