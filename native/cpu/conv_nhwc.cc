@@ -41,9 +41,9 @@ struct Blocks {
 };
 Blocks blocks(const NhwcGeom& g) {
   // At least 4 blocks when there are 256+ pixels, so small batches (a task's 5 support images)
-  // still spread over the pool; the rule depends only on the shape (results do not depend on
-  // the thread count).
-  const int64_t hw = g.Ho * g.Wo, target = std::clamp<int64_t>(g.N * hw / 4, 64, 512);
+  // still spread over the pool (with 4+ groups the groups do); the rule depends only on the shape
+  // (results do not depend on the thread count).
+  const int64_t hw = g.Ho * g.Wo, target = g.G >= 4 ? 512 : std::clamp<int64_t>(g.N * hw / 4, 64, 512);
   Blocks b;
   if (hw >= target) {
     b.per_image = (hw + target - 1) / target;
@@ -217,7 +217,7 @@ void nhwc_conv2d_weight_grad(const NhwcGeom& g, const T* gy, const T* x, T* dw) 
   to_nhwc(gy, g.N, g.O, g.Ho, g.Wo, gt, g.Ho, g.Wo, int64_t(0), int64_t(0));
   const Blocks b = blocks(g);
   const int64_t maxrows = b.per_image > 1 ? b.rows : b.nimg * hw;
-  int64_t P = std::min<int64_t>(b.count, 4);
+  int64_t P = g.G >= 4 ? 1 : std::min<int64_t>(b.count, 4);  // 4+ groups: the groups are the parallel work
   while (P > 1 && double(g.G * P * WS) * sizeof(T) > double(64 << 20)) --P;
   T* part = scratch<T>(2, size_t(g.G * P * WS));  // [gr][run][K][o]
   parallel_for(g.G * P, 1, [&](int64_t lo, int64_t hi) {

@@ -166,12 +166,13 @@ WinoPlan plan(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t G, 
 // Tiles per block: the block's transformed tiles ([16][tiles][Cg] and [16][tiles][Og]) stay in
 // L2; a multiple of the GEMM row tiles (14 with AVX-512, 6 with AVX2). Blocks are evened out.
 template <class T>
-void blocks(int m, int64_t tiles, int64_t* nblk, int64_t* tb) {
+void blocks(int m, int64_t tiles, int64_t groups, int64_t* nblk, int64_t* tb) {
   const int64_t target = (sizeof(T) == 4 ? 126 : 84) * 16 / ((m + 2) * (m + 2)) / 14 * 14 + 14;
   *nblk = std::max<int64_t>(1, (tiles + target - 1) / target);
-  // A multiple of 4 blocks (of at least 14 tiles), so 2 or 4 threads get equal shares; the count
-  // depends only on the shape (the weight gradient's sums do not depend on the thread count).
-  if (*nblk > 1 || tiles >= 4 * 14) *nblk = std::min<int64_t>((*nblk + 3) / 4 * 4, std::max<int64_t>(1, tiles / 14));
+  // A multiple of 4 blocks (of at least 14 tiles), so 2 or 4 threads get equal shares (with 4+
+  // groups the groups spread the work); the count depends only on the shape (the weight
+  // gradient's sums do not depend on the thread count).
+  if (groups < 4 && (*nblk > 1 || tiles >= 4 * 14)) *nblk = std::min<int64_t>((*nblk + 3) / 4 * 4, std::max<int64_t>(1, tiles / 14));
   *tb = (tiles + *nblk - 1) / *nblk;
 }
 
@@ -236,7 +237,7 @@ void winograd_conv2d(const T* x, const T* w, const T* bias, T* y, int64_t N, int
   weight_tf(p.m, w, G, p.Cg, p.Og, U);
   int64_t nblk, tb;
   const int64_t tiles = N * p.th * p.tw;
-  blocks<T>(p.m, tiles, &nblk, &tb);
+  blocks<T>(p.m, tiles, G, &nblk, &tb);
   parallel_for(G * nblk, 1, [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; ++u) {
       const int64_t gr = u / nblk, t0 = (u % nblk) * tb, nt = std::min(tb, tiles - t0);
@@ -275,10 +276,10 @@ void winograd_conv2d_weight_grad(const T* gy, const T* x, T* dw, int64_t N, int6
   to_nhwc(gy, N, O, p.Ho, p.Wo, gp, p.m * p.th, p.m * p.tw, int64_t(0), int64_t(0));
   int64_t nblk, tb;
   const int64_t tiles = N * p.th * p.tw;
-  blocks<T>(p.m, tiles, &nblk, &tb);
+  blocks<T>(p.m, tiles, G, &nblk, &tb);
   // Blocks are summed in P fixed runs, each into its own partial, and the partials in order: the
   // result depends only on the shapes, not on the thread count. P is capped by memory.
-  int64_t P = std::min<int64_t>(nblk, 4);
+  int64_t P = G >= 4 ? 1 : std::min<int64_t>(nblk, 4);  // 4+ groups: the groups are the parallel work
   while (P > 1 && double(G * P * US) * sizeof(T) > double(64 << 20)) --P;
   T* part = scratch<T>(2, size_t(G * P * US));
   parallel_for(G * P, 1, [&](int64_t b, int64_t e) {
