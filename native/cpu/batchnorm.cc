@@ -9,7 +9,6 @@
 // BATCH_NORM_GAMMA_GRAD(dy, x)                 attrs [eps]: [C] sum(dy * xhat)
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,153 +52,89 @@ const Tensor* channel_param(const char* op, const char* what, const ExecArgs& a,
 // accumulators (vectorised; each sum still adds its terms in image order), then each channel's S
 // accumulators in order. Chunk boundaries depend only on the shape: results do not depend on the
 // thread count. Per-channel coefficients are expanded to per-element rows for the same reason.
+// One Chunk of scratch per thread, reused across calls.
+template <class T>
 struct Chunk {
-  std::vector<double> acc, acc2, mu, mean, r;  // acc, acc2, mu: L; mean, r: channels of the chunk
+  std::vector<double> acc, mu;           // acc: 4 rows of L accumulators; mu: L (shift or mean)
+  std::vector<double> mean, r, su, sux;  // per channel of the chunk
+  std::vector<T> mexp, e1, e2, e3;       // per element: the mean, and up to three coefficients
 };
 
 int64_t chunk_channels(const BnGeom& g) { return std::clamp<int64_t>(2048 / std::max<int64_t>(g.S, 1), 1, g.C); }
 
-// Statistics of the chunk's channels. float64 sums x, then (x - mean)^2 (two passes, exact to a
-// few ulps); float32, summed in double, takes one pass over (x - K, (x - K)^2) about the channel's
-// first value K: double has 29 bits to spare, so the shifted form loses nothing a float32 input
-// can show unless the mean sits 1e4 standard deviations away from K.
+// Fills ck.mean, ck.r and ck.mexp for the chunk's channels and, when u is given, ck.su = sum(u) and
+// ck.sux = sum(u * (x - mean)). float32, summed in double, takes one pass over x - K, (x - K)^2
+// (and u, u (x - K)) about the channel's first value K: double has 29 bits to spare, so the shifted
+// form loses nothing a float32 input can show unless the mean sits 1e4 standard deviations from K;
+// sum u (x - mean) = sum u (x - K) - (mean - K) sum u. float64 sums x, then (x - mean)^2 and the
+// u terms about the mean (exact to a few ulps).
 template <class T>
-void chunk_stats(const BnGeom& g, const T* x, int64_t c0, int64_t c1, double eps, Chunk& ck, std::vector<T>& mexp) {
+void moments(const BnGeom& g, const T* u, const T* x, int64_t c0, int64_t c1, double eps, Chunk<T>& ck) {
   const int64_t nc = c1 - c0, L = nc * g.S;
   const double inv = 1.0 / double(g.m());
-  ck.mean.resize(size_t(nc));
-  ck.r.resize(size_t(nc));
-  mexp.resize(size_t(L));
+  for (auto* v : {&ck.mean, &ck.r, &ck.su, &ck.sux}) v->resize(size_t(nc));
+  ck.mexp.resize(size_t(L));
   ck.mu.resize(size_t(L));
-  ck.acc.assign(size_t(L), 0.0);
-  double* a = ck.acc.data();
-  double* mu = ck.mu.data();
+  ck.acc.assign(size_t(4 * L), 0.0);
+  double *a = ck.acc.data(), *a2 = a + L, *au = a + 2 * L, *aux = a + 3 * L, *mu = ck.mu.data();
+  // Per channel: the sums of rows a, a2, au, aux over its S accumulators, in order.
+  auto reduce = [&](int64_t c, double* s) {
+    s[0] = s[1] = s[2] = s[3] = 0;
+    for (int64_t k = c * g.S; k < (c + 1) * g.S; ++k) s[0] += a[k], s[1] += a2[k], s[2] += au[k], s[3] += aux[k];
+  };
+  auto set_mean = [&](int64_t c, double mean) {
+    ck.mean[size_t(c)] = mean;
+    for (int64_t k = c * g.S; k < (c + 1) * g.S; ++k) ck.mexp[size_t(k)] = T(mean), mu[k] = mean;
+  };
+  auto rows = [&](auto&& body) {
+    for (int64_t n = 0; n < g.N; ++n) body(x + (n * g.C + c0) * g.S, u ? u + (n * g.C + c0) * g.S : nullptr);
+  };
+  double s[4];
   if (sizeof(T) == 4) {
-    ck.acc2.assign(size_t(L), 0.0);
-    double* a2 = ck.acc2.data();
     for (int64_t c = 0; c < nc; ++c)
-      for (int64_t k = 0; k < g.S; ++k) mu[c * g.S + k] = double(x[(c0 + c) * g.S]);  // K
-    for (int64_t n = 0; n < g.N; ++n) {
-      const T* p = x + (n * g.C + c0) * g.S;
+      for (int64_t k = c * g.S; k < (c + 1) * g.S; ++k) mu[k] = double(x[(c0 + c) * g.S]);  // K
+    rows([&](const T* p, const T* q) {
       for (int64_t i = 0; i < L; ++i) {
         const double d = double(p[i]) - mu[i];
         a[i] += d;
         a2[i] += d * d;
       }
-    }
+      if (q)
+        for (int64_t i = 0; i < L; ++i) {
+          const double uq = double(q[i]);
+          au[i] += uq;
+          aux[i] += uq * (double(p[i]) - mu[i]);
+        }
+    });
     for (int64_t c = 0; c < nc; ++c) {
-      double s = 0, s2 = 0;
-      for (int64_t k = 0; k < g.S; ++k) s += a[c * g.S + k], s2 += a2[c * g.S + k];
-      const double dm = s * inv, mean = mu[c * g.S] + dm;
-      ck.mean[size_t(c)] = mean;
-      ck.r[size_t(c)] = 1.0 / std::sqrt(std::max(0.0, s2 * inv - dm * dm) + eps);
-      for (int64_t k = 0; k < g.S; ++k) mexp[size_t(c * g.S + k)] = T(mean);
+      reduce(c, s);
+      const double dm = s[0] * inv;
+      ck.r[size_t(c)] = 1.0 / std::sqrt(std::max(0.0, s[1] * inv - dm * dm) + eps);
+      ck.su[size_t(c)] = s[2];
+      ck.sux[size_t(c)] = s[3] - dm * s[2];
+      set_mean(c, mu[c * g.S] + dm);
     }
     return;
   }
-  for (int64_t n = 0; n < g.N; ++n) {
-    const T* p = x + (n * g.C + c0) * g.S;
+  rows([&](const T* p, const T*) {
     for (int64_t i = 0; i < L; ++i) a[i] += double(p[i]);
-  }
+  });
   for (int64_t c = 0; c < nc; ++c) {
-    double s = 0;
-    for (int64_t k = 0; k < g.S; ++k) s += a[c * g.S + k];
-    ck.mean[size_t(c)] = s * inv;
-    for (int64_t k = 0; k < g.S; ++k) mexp[size_t(c * g.S + k)] = T(s * inv), mu[c * g.S + k] = s * inv;
+    reduce(c, s);
+    set_mean(c, s[0] * inv);
   }
-  ck.acc.assign(size_t(L), 0.0);
-  for (int64_t n = 0; n < g.N; ++n) {
-    const T* p = x + (n * g.C + c0) * g.S;
+  rows([&](const T* p, const T* q) {
     for (int64_t i = 0; i < L; ++i) {
       const double d = double(p[i]) - mu[i];
-      a[i] += d * d;
-    }
-  }
-  for (int64_t c = 0; c < nc; ++c) {
-    double v = 0;
-    for (int64_t k = 0; k < g.S; ++k) v += a[c * g.S + k];
-    ck.r[size_t(c)] = 1.0 / std::sqrt(v * inv + eps);
-  }
-}
-
-// Per-channel sums of u and of u * (x - mean) over the chunk (one pass), into su and sux.
-template <class T>
-void chunk_sums(const BnGeom& g, const T* u, const T* x, int64_t c0, int64_t c1, Chunk& ck, double* su, double* sux,
-                bool want_su) {
-  const int64_t nc = c1 - c0, L = nc * g.S;
-  ck.acc.assign(size_t(L), 0.0);
-  ck.acc2.assign(size_t(L), 0.0);
-  double* a = ck.acc.data();
-  double* a2 = ck.acc2.data();
-  const double* m = ck.mu.data();
-  for (int64_t c = 0; c < nc; ++c)
-    for (int64_t k = 0; k < g.S; ++k) ck.mu[size_t(c * g.S + k)] = ck.mean[size_t(c)];
-  for (int64_t n = 0; n < g.N; ++n) {
-    const T* p = x + (n * g.C + c0) * g.S;
-    const T* q = u + (n * g.C + c0) * g.S;
-    if (want_su) {
-      for (int64_t i = 0; i < L; ++i) {
-        const double uq = double(q[i]);
-        a[i] += uq;
-        a2[i] += uq * (double(p[i]) - m[i]);
-      }
-    } else {
-      for (int64_t i = 0; i < L; ++i) a2[i] += double(q[i]) * (double(p[i]) - m[i]);
-    }
-  }
-  for (int64_t c = 0; c < nc; ++c) {
-    double s = 0, s2 = 0;
-    for (int64_t k = 0; k < g.S; ++k) s += a[c * g.S + k], s2 += a2[c * g.S + k];
-    if (su) su[c] = s;
-    sux[c] = s2;
-  }
-}
-
-// Statistics of x and the sums of u and u * (x - mean), in one pass for float32 (about the
-// channel's first value K: sum u (x - mean) = sum u (x - K) - (mean - K) sum u), else as
-// chunk_stats then chunk_sums.
-template <class T>
-void chunk_stats_sums(const BnGeom& g, const T* u, const T* x, int64_t c0, int64_t c1, double eps, Chunk& ck,
-                      std::vector<T>& mexp, double* su, double* sux) {
-  if (sizeof(T) != 4) {
-    chunk_stats(g, x, c0, c1, eps, ck, mexp);
-    chunk_sums(g, u, x, c0, c1, ck, su, sux, true);
-    return;
-  }
-  const int64_t nc = c1 - c0, L = nc * g.S;
-  const double inv = 1.0 / double(g.m());
-  ck.mean.resize(size_t(nc));
-  ck.r.resize(size_t(nc));
-  mexp.resize(size_t(L));
-  ck.mu.resize(size_t(L));
-  ck.acc.assign(size_t(4 * L), 0.0);
-  double *a = ck.acc.data(), *a2 = a + L, *au = a + 2 * L, *aux = a + 3 * L;
-  double* K = ck.mu.data();
-  for (int64_t c = 0; c < nc; ++c)
-    for (int64_t k = 0; k < g.S; ++k) K[c * g.S + k] = double(x[(c0 + c) * g.S]);
-  for (int64_t n = 0; n < g.N; ++n) {
-    const T* p = x + (n * g.C + c0) * g.S;
-    const T* q = u + (n * g.C + c0) * g.S;
-    for (int64_t i = 0; i < L; ++i) {
-      const double d = double(p[i]) - K[i], uq = double(q[i]);
-      a[i] += d;
       a2[i] += d * d;
-      au[i] += uq;
-      aux[i] += uq * d;
+      if (q) au[i] += double(q[i]), aux[i] += double(q[i]) * d;
     }
-  }
+  });
   for (int64_t c = 0; c < nc; ++c) {
-    double s = 0, s2 = 0, s3 = 0, s4 = 0;
-    for (int64_t k = 0; k < g.S; ++k) {
-      const int64_t i = c * g.S + k;
-      s += a[i], s2 += a2[i], s3 += au[i], s4 += aux[i];
-    }
-    const double dm = s * inv, mean = K[c * g.S] + dm;
-    ck.mean[size_t(c)] = mean;
-    ck.r[size_t(c)] = 1.0 / std::sqrt(std::max(0.0, s2 * inv - dm * dm) + eps);
-    for (int64_t k = 0; k < g.S; ++k) mexp[size_t(c * g.S + k)] = T(mean);
-    if (su) su[c] = s3;
-    sux[c] = s4 - dm * s3;
+    reduce(c, s);
+    ck.r[size_t(c)] = 1.0 / std::sqrt(s[1] * inv + eps);
+    ck.su[size_t(c)] = s[2];
+    ck.sux[size_t(c)] = s[3];
   }
 }
 
@@ -207,69 +142,63 @@ template <class T, class Body>
 void over_chunks(const BnGeom& g, Body&& body) {
   const int64_t cc = chunk_channels(g), nchunks = (g.C + cc - 1) / cc;
   parallel_for(nchunks, 1, [&](int64_t b, int64_t e) {
-    thread_local Chunk ck;
-    thread_local std::vector<T> mexp, e1, e2, e3;
-    for (int64_t q = b; q < e; ++q) body(q * cc, std::min(g.C, (q + 1) * cc), ck, mexp, e1, e2, e3);
+    thread_local Chunk<T> ck;
+    for (int64_t q = b; q < e; ++q) body(q * cc, std::min(g.C, (q + 1) * cc), ck);
   });
 }
 
-template <class T>
-void expand_rows(const BnGeom& g, int64_t nc, std::vector<T>& row, const std::function<T(int64_t)>& per_channel) {
+// row[c * S + k] = per_channel(c) for the chunk's nc channels.
+template <class T, class F>
+void expand_rows(const BnGeom& g, int64_t nc, std::vector<T>& row, F&& per_channel) {
   row.resize(size_t(nc * g.S));
-  for (int64_t c = 0; c < nc; ++c) {
-    const T v = per_channel(c);
-    for (int64_t k = 0; k < g.S; ++k) row[size_t(c * g.S + k)] = v;
-  }
+  for (int64_t c = 0; c < nc; ++c) std::fill(row.begin() + c * g.S, row.begin() + (c + 1) * g.S, T(per_channel(c)));
 }
 
 template <class T>
 void forward(const BnGeom& g, const T* x, const T* gamma, const T* beta, double eps, T* y) {
-  over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk& ck, std::vector<T>& mexp, std::vector<T>& sc, std::vector<T>& sh,
-                        std::vector<T>&) {
-    chunk_stats(g, x, c0, c1, eps, ck, mexp);
+  over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk<T>& ck) {
+    moments<T>(g, nullptr, x, c0, c1, eps, ck);
     const int64_t nc = c1 - c0, L = nc * g.S;
-    expand_rows<T>(g, nc, sc, [&](int64_t c) { return T(ck.r[size_t(c)]) * (gamma ? gamma[c0 + c] : T(1)); });
-    expand_rows<T>(g, nc, sh, [&](int64_t c) { return beta ? beta[c0 + c] : T(0); });
+    expand_rows(g, nc, ck.e1, [&](int64_t c) { return T(ck.r[size_t(c)]) * (gamma ? gamma[c0 + c] : T(1)); });
+    expand_rows(g, nc, ck.e2, [&](int64_t c) { return beta ? beta[c0 + c] : T(0); });
+    const T *m = ck.mexp.data(), *sc = ck.e1.data(), *sh = ck.e2.data();
     for (int64_t n = 0; n < g.N; ++n) {
       const T* p = x + (n * g.C + c0) * g.S;
       T* q = y + (n * g.C + c0) * g.S;
-      for (int64_t i = 0; i < L; ++i) q[i] = (p[i] - mexp[size_t(i)]) * sc[size_t(i)] + sh[size_t(i)];
+      for (int64_t i = 0; i < L; ++i) q[i] = (p[i] - m[i]) * sc[i] + sh[i];
     }
   });
 }
 
 template <class T>
 void backward(const BnGeom& g, const T* u, const T* x, const T* gamma, double eps, T* dx) {
-  over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk& ck, std::vector<T>& mexp, std::vector<T>& ea, std::vector<T>& eb,
-                        std::vector<T>& ec) {
+  over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk<T>& ck) {
+    moments(g, u, x, c0, c1, eps, ck);
     const int64_t nc = c1 - c0, L = nc * g.S;
-    std::vector<double> su(static_cast<size_t>(nc)), sux(static_cast<size_t>(nc));
-    chunk_stats_sums(g, u, x, c0, c1, eps, ck, mexp, su.data(), sux.data());
     const double inv = 1.0 / double(g.m());
     // dx = a * (u - b) - c * (x - mean): a = gamma r, b = mean(u), c = gamma r^3 mean(u (x - mean)).
-    expand_rows<T>(g, nc, ea, [&](int64_t c) { return T((gamma ? double(gamma[c0 + c]) : 1.0) * ck.r[size_t(c)]); });
-    expand_rows<T>(g, nc, eb, [&](int64_t c) { return T(su[size_t(c)] * inv); });
-    expand_rows<T>(g, nc, ec, [&](int64_t c) {
+    const auto gm = [&](int64_t c) { return gamma ? double(gamma[c0 + c]) : 1.0; };
+    expand_rows(g, nc, ck.e1, [&](int64_t c) { return gm(c) * ck.r[size_t(c)]; });
+    expand_rows(g, nc, ck.e2, [&](int64_t c) { return ck.su[size_t(c)] * inv; });
+    expand_rows(g, nc, ck.e3, [&](int64_t c) {
       const double r = ck.r[size_t(c)];
-      return T((gamma ? double(gamma[c0 + c]) : 1.0) * r * r * r * sux[size_t(c)] * inv);
+      return gm(c) * r * r * r * ck.sux[size_t(c)] * inv;
     });
+    const T *m = ck.mexp.data(), *ea = ck.e1.data(), *eb = ck.e2.data(), *ec = ck.e3.data();
     for (int64_t n = 0; n < g.N; ++n) {
       const T* p = x + (n * g.C + c0) * g.S;
       const T* q = u + (n * g.C + c0) * g.S;
       T* d = dx + (n * g.C + c0) * g.S;
-      for (int64_t i = 0; i < L; ++i)
-        d[i] = ea[size_t(i)] * (q[i] - eb[size_t(i)]) - ec[size_t(i)] * (p[i] - mexp[size_t(i)]);
+      for (int64_t i = 0; i < L; ++i) d[i] = ea[i] * (q[i] - eb[i]) - ec[i] * (p[i] - m[i]);
     }
   });
 }
 
 template <class T>
 void gamma_grad(const BnGeom& g, const T* dy, const T* x, double eps, T* out) {
-  over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk& ck, std::vector<T>& mexp, std::vector<T>&, std::vector<T>&,
-                        std::vector<T>&) {
-    std::vector<double> s(static_cast<size_t>(c1 - c0));
-    chunk_stats_sums(g, dy, x, c0, c1, eps, ck, mexp, nullptr, s.data());
-    for (int64_t c = c0; c < c1; ++c) out[c] = T(s[size_t(c - c0)] * ck.r[size_t(c - c0)]);
+  over_chunks<T>(g, [&](int64_t c0, int64_t c1, Chunk<T>& ck) {
+    moments(g, dy, x, c0, c1, eps, ck);
+    for (int64_t c = c0; c < c1; ++c) out[c] = T(ck.sux[size_t(c - c0)] * ck.r[size_t(c - c0)]);
   });
 }
 
