@@ -12,6 +12,7 @@
 #include "core/dispatch.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/scratch.h"
 #include "cpu/conv_nhwc.h"
 #include "cpu/winograd.h"
 
@@ -172,17 +173,11 @@ int64_t chunk_images(const ConvGeom& g, int64_t rows, size_t elt) {
   return std::max<int64_t>(1, (g.N + chunks - 1) / std::max<int64_t>(chunks, 1));
 }
 
-// Scratch reused across calls on the calling thread: large fresh allocations page-fault on
-// every call. Two slots (columns and the permuted gradient/output).
+// Scratch slots of the im2col paths (cpu/scratch.h): 0 columns, 1 the permuted gradient/output.
+struct ConvScratch {};
 template <class T>
 T* scratch(int slot, int64_t n) {
-  thread_local std::vector<T> buf[2];
-  if (int64_t(buf[slot].size()) < n) {
-    buf[slot].clear();
-    buf[slot].shrink_to_fit();
-    buf[slot].resize(size_t(n));
-  }
-  return buf[slot].data();
+  return cpu::scratch<ConvScratch, T, 2>(slot, size_t(n));
 }
 
 // Narrow maps: each tap's HWo column entries are one gather through an index table (short rows
@@ -265,8 +260,6 @@ constexpr int64_t kBlock = 8;
 // From this many output pixels per image, per-image GEMMs (over the pool) are wide enough.
 constexpr int64_t kWideMap = 256;
 
-// Grain for parallel_for over units of `work` elements each: about 16K elements per task.
-int64_t grain_for(int64_t work) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, work)); }
 
 // im2col of images [n0, n0+nb) of group gr into col [K, nb*HWo], split over (image, channel).
 template <class T>

@@ -16,20 +16,16 @@
 
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/scratch.h"
 #include "cpu/winograd.h"
 
 namespace mg::cpu {
 namespace {
 
+struct NhwcScratch {};  // slots (cpu/scratch.h): 0-2 layouts and partials, 3 a block's columns
 template <class T>
 T* scratch(int slot, size_t n) {
-  thread_local std::vector<T> buf[4];
-  if (buf[slot].size() < n) {
-    buf[slot].clear();
-    buf[slot].shrink_to_fit();
-    buf[slot].resize(n);
-  }
-  return buf[slot].data();
+  return cpu::scratch<NhwcScratch, T>(slot, n);
 }
 
 // Output pixels per block: whole images when an image is small, up to about 512 pixels otherwise

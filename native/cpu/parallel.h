@@ -1,6 +1,7 @@
 // A small fork-join pool for CPU kernels. Work below `grain` elements (or when one thread is
 // configured) runs on the calling thread, so tiny tensors pay nothing for threading.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 
@@ -15,5 +16,8 @@ void set_num_threads(int n);
  * Nested calls run inline. Exceptions thrown by fn are rethrown on the calling thread.
  */
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+/** A grain for parallel_for over units of `work` elements each: about 16K elements per task. */
+inline int64_t grain_for(int64_t work) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, work)); }
 
 }  // namespace mg::cpu

@@ -8,22 +8,16 @@
 #include <vector>
 
 #include "cpu/parallel.h"
+#include "cpu/scratch.h"
 
 namespace mg::cpu {
 namespace {
 
+struct WinoScratch {};  // slots (cpu/scratch.h): 0 padded input, 1 U or gradient, 2 output or partials, 3 flipped weight
 template <class T>
 T* scratch(int slot, size_t n) {
-  thread_local std::vector<T> buf[4];
-  if (buf[slot].size() < n) {
-    buf[slot].clear();
-    buf[slot].shrink_to_fit();
-    buf[slot].resize(n);
-  }
-  return buf[slot].data();
+  return cpu::scratch<WinoScratch, T>(slot, n);
 }
-
-int64_t grain_for(int64_t work) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(1, work)); }
 
 // out[n][hp][wp][c] = x[n][c][hp - ph][wp - pw], zero outside x: the channels-last copy with its
 // padding materialised, Hp x Wp pixels per image.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cpu/gemm_isa.h"
+#include "cpu/scratch.h"
 #include "cpu/winograd.h"
 
 #if defined(MG_ISA_avx2) || defined(MG_ISA_avx512)
@@ -16,10 +17,8 @@ namespace mg::cpu::MG_ISA {
 namespace {
 
 template <class T>
-T* tl_buf(int slot, size_t n) {
-  thread_local std::vector<T> buf[3];
-  if (buf[slot].size() < n) buf[slot].resize(n);
-  return buf[slot].data();
+T* tl_buf(int slot, size_t n) {  // a block's transformed tiles (0, 1) and an edge tile (2)
+  return scratch<struct WinoBlockScratch, T, 3>(slot, n);
 }
 
 inline void gemm_s(bool ta, int64_t m, int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb,
