@@ -278,6 +278,31 @@ inline int64_t tile_offset(const WinoPlan& p, int64_t tt, int64_t rows, int64_t 
   return ((n * rows + M * ty) * cols + M * tx) * ch;
 }
 
+// The separable 2-D transform of every Winograd step: out[k][l] = f(f(in)[k][.])[l], i.e. F in F^T for
+// the 1-D map f (NI -> NO values), applied to the columns of the NI x NI tile load(i, j), then to the
+// rows of the result; store(k, l, value) takes the NO x NO output.
+template <int NI, int NO, class Op, class Load, class F, class Store>
+__attribute__((always_inline)) inline void tf2d(Load&& load, F&& f, Store&& store) {
+  using VV = typename Op::V;
+  VV r[NO][NI];
+#pragma GCC unroll 6
+  for (int j = 0; j < NI; ++j) {
+    VV col[NI], out[NO];
+#pragma GCC unroll 6
+    for (int i = 0; i < NI; ++i) col[i] = load(i, j);
+    f(col, out);
+#pragma GCC unroll 6
+    for (int k = 0; k < NO; ++k) r[k][j] = out[k];
+  }
+#pragma GCC unroll 6
+  for (int k = 0; k < NO; ++k) {
+    VV out[NO];
+    f(r[k], out);
+#pragma GCC unroll 6
+    for (int l = 0; l < NO; ++l) store(k, l, out[l]);
+  }
+}
+
 // V[t][xi][c] = (B^T d B)[xi] of the alpha x alpha input tile of each tile t, channels c0 .. c0+Cg.
 template <int M, class T>
 void input_tf(const WinoPlan& p, const T* xp, int64_t c0, int64_t t0, int64_t nt, T* V, int64_t ldv) {
@@ -288,24 +313,9 @@ void input_tf(const WinoPlan& p, const T* xp, int64_t c0, int64_t t0, int64_t nt
     T* v = V + t * ldv;
     over_lanes<T>(Cg, [&](auto ops, int64_t c) __attribute__((always_inline)) {
       using O = decltype(ops);
-      using VV = typename O::V;
-      VV r[A][A];  // r[k][j] = (B^T d)[k][j]
-#pragma GCC unroll 6
-      for (int j = 0; j < A; ++j) {
-        VV col[A], o[A];
-#pragma GCC unroll 6
-        for (int i = 0; i < A; ++i) col[i] = O::load(b + i * rs + j * C + c);
-        Tf<M>::template in1d<O>(col, o);
-#pragma GCC unroll 6
-        for (int k = 0; k < A; ++k) r[k][j] = o[k];
-      }
-#pragma GCC unroll 6
-      for (int k = 0; k < A; ++k) {
-        VV o[A];
-        Tf<M>::template in1d<O>(r[k], o);
-#pragma GCC unroll 6
-        for (int l = 0; l < A; ++l) O::store(v + (k * A + l) * Cg + c, o[l]);
-      }
+      tf2d<A, A, O>([&](int i, int j) __attribute__((always_inline)) { return O::load(b + i * rs + j * C + c); },
+                    [](const auto* in, auto* out) __attribute__((always_inline)) { Tf<M>::template in1d<O>(in, out); },
+                    [&](int k, int l, auto val) __attribute__((always_inline)) { O::store(v + (k * A + l) * Cg + c, val); });
     });
   }
 }
@@ -326,24 +336,9 @@ void output_tf(const WinoPlan& p, const T* Mb, int64_t ldm, int64_t o0, int64_t 
     const T* m = Mb + t * ldm;
     over_lanes<T>(Og, [&](auto ops, int64_t o) __attribute__((always_inline)) {
       using Op = decltype(ops);
-      using VV = typename Op::V;
-      VV s[M][A];  // s[a][j] = (A^T m)[a][j]
-#pragma GCC unroll 6
-      for (int j = 0; j < A; ++j) {
-        VV col[A], out[M];
-#pragma GCC unroll 6
-        for (int i = 0; i < A; ++i) col[i] = Op::load(m + (i * A + j) * Og + o);
-        Tf<M>::template out1d<Op>(col, out);
-#pragma GCC unroll 4
-        for (int a = 0; a < M; ++a) s[a][j] = out[a];
-      }
-#pragma GCC unroll 4
-      for (int a = 0; a < M; ++a) {
-        VV out[M];
-        Tf<M>::template out1d<Op>(s[a], out);
-#pragma GCC unroll 4
-        for (int bb = 0; bb < M; ++bb) Op::store(y0 + a * dy + bb * dx + o, out[bb]);
-      }
+      tf2d<A, M, Op>([&](int i, int j) __attribute__((always_inline)) { return Op::load(m + (i * A + j) * Og + o); },
+                     [](const auto* in, auto* out) __attribute__((always_inline)) { Tf<M>::template out1d<Op>(in, out); },
+                     [&](int a, int bb, auto val) __attribute__((always_inline)) { Op::store(y0 + a * dy + bb * dx + o, val); });
     });
     if (!full) {
       const size_t bytes = size_t(Og) * sizeof(T);
@@ -363,24 +358,9 @@ void grad_tf(const WinoPlan& p, const T* gy, int64_t o0, int64_t t0, int64_t nt,
     T* d = dM + t * ldm;
     over_lanes<T>(Og, [&](auto ops, int64_t o) __attribute__((always_inline)) {
       using Op = decltype(ops);
-      using VV = typename Op::V;
-      VV q[A][M];  // q[i][bb] = (A g)[i][bb]
-#pragma GCC unroll 4
-      for (int bb = 0; bb < M; ++bb) {
-        VV col[M], out[A];
-#pragma GCC unroll 4
-        for (int a = 0; a < M; ++a) col[a] = Op::load(b + a * rs + bb * O + o);
-        Tf<M>::template grad1d<Op>(col, out);
-#pragma GCC unroll 6
-        for (int i = 0; i < A; ++i) q[i][bb] = out[i];
-      }
-#pragma GCC unroll 6
-      for (int i = 0; i < A; ++i) {
-        VV out[A];
-        Tf<M>::template grad1d<Op>(q[i], out);
-#pragma GCC unroll 6
-        for (int k = 0; k < A; ++k) Op::store(d + (i * A + k) * Og + o, out[k]);
-      }
+      tf2d<M, A, Op>([&](int a, int bb) __attribute__((always_inline)) { return Op::load(b + a * rs + bb * O + o); },
+                     [](const auto* in, auto* out) __attribute__((always_inline)) { Tf<M>::template grad1d<Op>(in, out); },
+                     [&](int i, int k, auto val) __attribute__((always_inline)) { Op::store(d + (i * A + k) * Og + o, val); });
     });
   }
 }
