@@ -250,6 +250,42 @@ describe('conv2d gradients', () => {
     });
   }
 
+  /** Random float64 inputs of case `c` (seeds from `seed`), the three plain references, their
+   *  largest magnitudes, and a runner of the three kernels in a dtype (values as arrays). */
+  const kernelCase = (c: Case, seed: number) => {
+    const g = geom(c.opts);
+    const x = randomTensor(c.xs, 'float64', seed);
+    const w = randomTensor(c.ws, 'float64', seed + 1);
+    const b = randomTensor([c.ws[0]], 'float64', seed + 2);
+    const [Ho, Wo] = outHW(c.xs, c.ws, g);
+    const gy = randomTensor([c.xs[0], c.ws[0], Ho, Wo], 'float64', seed + 3);
+    const refs = [refConv(x.v, c.xs, w.v, c.ws, c.bias ? b.v : null, g), refInputGrad(gy.v, c.xs, w.v, c.ws, g), refWeightGrad(gy.v, x.v, c.xs, c.ws, g)];
+    const scale = refs.map((r) => r.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
+    const run = (dtype: 'float32' | 'float64') => {
+      const [xt, wt, bt, gt] = [x.t, w.t, b.t, gy.t].map((t) => t.to(dtype));
+      return [conv2d(xt, wt, c.bias ? bt : null, c.opts), conv2dInputGrad(gt, wt, c.xs, c.opts), conv2dWeightGrad(gt, xt, c.ws, c.opts)].map((o) =>
+        Array.from(o.data()),
+      );
+    };
+    return { refs, scale, run };
+  };
+  /** Runs `fn` with a setter of environment variable `name`; the variable and the thread count are restored after. */
+  const withEnv = (name: string, fn: (set: (v: string | undefined) => void) => void) => {
+    const before = mg.backend.cpuInfo().threads;
+    const saved = process.env[name];
+    const set = (v: string | undefined) => {
+      if (v === undefined) delete process.env[name];
+      else process.env[name] = v;
+    };
+    try {
+      fn(set);
+    } finally {
+      mg.backend.setNumThreads(before);
+      set(saved);
+    }
+  };
+  const differs = (a: number[][], b: number[][]) => a.some((o, i) => o.some((v, k) => v !== b[i][k]));
+
   // The Winograd F(2x2, 3x3) and F(4x4, 3x3) paths (native/cpu/winograd.cc): 3x3 kernels, stride
   // 1, at least 16 channels per group on both sides, maps of 4x4 and more. Each case runs both
   // tile sizes (MG_CONV_WINOGRAD=2 / 4, read on every call) and the automatic choice. Odd map sizes
@@ -264,44 +300,26 @@ describe('conv2d gradients', () => {
   ];
   for (const c of winoCases) {
     test(`${c.name}: float64 and float32 against the references, 1 and 4 threads bit-identical, fast path taken`, () => {
-      const g = geom(c.opts);
-      const x = randomTensor(c.xs, 'float64', 71);
-      const w = randomTensor(c.ws, 'float64', 72);
-      const b = randomTensor([c.ws[0]], 'float64', 73);
-      const [Ho, Wo] = outHW(c.xs, c.ws, g);
-      const gy = randomTensor([c.xs[0], c.ws[0], Ho, Wo], 'float64', 74);
-      const refs = [refConv(x.v, c.xs, w.v, c.ws, c.bias ? b.v : null, g), refInputGrad(gy.v, c.xs, w.v, c.ws, g), refWeightGrad(gy.v, x.v, c.xs, c.ws, g)];
-      const run = (dtype: 'float32' | 'float64') => {
-        const [xt, wt, bt, gt] = [x.t, w.t, b.t, gy.t].map((t) => t.to(dtype));
-        return [conv2d(xt, wt, c.bias ? bt : null, c.opts), conv2dInputGrad(gt, wt, c.xs, c.opts), conv2dWeightGrad(gt, xt, c.ws, c.opts)];
-      };
-      const before = mg.backend.cpuInfo().threads;
-      const env = process.env.MG_CONV_WINOGRAD;
+      const { refs, scale, run } = kernelCase(c, 71);
       // Winograd rounds relative to the largest output (F(4x4) in float32: about 1e-5 of it).
-      const scale = refs.map((r) => r.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
-      try {
+      withEnv('MG_CONV_WINOGRAD', (set) => {
         const bits: number[][][] = [];
         for (const tile of ['2', '4', undefined]) {
-          if (tile === undefined) delete process.env.MG_CONV_WINOGRAD;
-          else process.env.MG_CONV_WINOGRAD = tile;
+          set(tile);
           for (const t of [1, 4]) {
             mg.backend.setNumThreads(t);
             const outs = run('float64');
             outs.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-13 * scale[i] }));
             run('float32').forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-4, atol: 3e-5 * scale[i] }));
-            bits.push(outs.map((o) => Array.from(o.data())));
+            bits.push(outs);
           }
           expect(bits[bits.length - 1]).toEqual(bits[bits.length - 2]);
         }
-        process.env.MG_CONV_WINOGRAD = '0';
-        const im2col = run('float64').map((o) => Array.from(o.data()));
+        set('0');
+        const im2col = run('float64');
         im2col.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-12 }));
-        expect(im2col.some((o, i) => o.some((v, k) => v !== bits[0][i][k]))).toBe(true);
-      } finally {
-        mg.backend.setNumThreads(before);
-        if (env === undefined) delete process.env.MG_CONV_WINOGRAD;
-        else process.env.MG_CONV_WINOGRAD = env;
-      }
+        expect(differs(im2col, bits[0])).toBe(true);
+      });
     });
   }
 
@@ -317,68 +335,37 @@ describe('conv2d gradients', () => {
   ];
   for (const c of nhwcCases) {
     test(`${c.name}: float64 and float32 against the references, 1 and 4 threads bit-identical, path taken`, () => {
-      const g = geom(c.opts);
-      const x = randomTensor(c.xs, 'float64', 91);
-      const w = randomTensor(c.ws, 'float64', 92);
-      const b = randomTensor([c.ws[0]], 'float64', 93);
-      const [Ho, Wo] = outHW(c.xs, c.ws, g);
-      const gy = randomTensor([c.xs[0], c.ws[0], Ho, Wo], 'float64', 94);
-      const refs = [refConv(x.v, c.xs, w.v, c.ws, c.bias ? b.v : null, g), refInputGrad(gy.v, c.xs, w.v, c.ws, g), refWeightGrad(gy.v, x.v, c.xs, c.ws, g)];
-      const run = (dtype: 'float32' | 'float64') => {
-        const [xt, wt, bt, gt] = [x.t, w.t, b.t, gy.t].map((t) => t.to(dtype));
-        return [conv2d(xt, wt, c.bias ? bt : null, c.opts), conv2dInputGrad(gt, wt, c.xs, c.opts), conv2dWeightGrad(gt, xt, c.ws, c.opts)];
-      };
-      const before = mg.backend.cpuInfo().threads;
-      const env = process.env.MG_CONV_NHWC;
-      try {
-        delete process.env.MG_CONV_NHWC;
+      const { refs, run } = kernelCase(c, 91);
+      withEnv('MG_CONV_NHWC', (set) => {
+        set(undefined);
         const bits: number[][][] = [];
         for (const t of [1, 4]) {
           mg.backend.setNumThreads(t);
           const outs = run('float64');
           outs.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-12 }));
           run('float32').forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-4, atol: 1e-4 }));
-          bits.push(outs.map((o) => Array.from(o.data())));
+          bits.push(outs);
         }
         expect(bits[1]).toEqual(bits[0]);
-        process.env.MG_CONV_NHWC = '0';
-        const other = run('float64').map((o) => Array.from(o.data()));
+        set('0');
+        const other = run('float64');
         other.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-12 }));
-        expect(other.some((o, i) => o.some((v, k) => v !== bits[0][i][k]))).toBe(true);
-      } finally {
-        mg.backend.setNumThreads(before);
-        if (env === undefined) delete process.env.MG_CONV_NHWC;
-        else process.env.MG_CONV_NHWC = env;
-      }
+        expect(differs(other, bits[0])).toBe(true);
+      });
     });
   }
 
   test('Winograd F(4x4) on a 3x3 map (one tile per image, float32 default; forced in float64)', () => {
-    const c: Case = { name: '3x3', xs: [5, 16, 3, 3], ws: [16, 16, 3, 3], bias: true, opts: { padding: 1 } };
-    const g = geom(c.opts);
-    const x = randomTensor(c.xs, 'float64', 101);
-    const w = randomTensor(c.ws, 'float64', 102);
-    const b = randomTensor([16], 'float64', 103);
-    const gy = randomTensor([5, 16, 3, 3], 'float64', 104);
-    const refs = [refConv(x.v, c.xs, w.v, c.ws, b.v, g), refInputGrad(gy.v, c.xs, w.v, c.ws, g), refWeightGrad(gy.v, x.v, c.xs, c.ws, g)];
-    const scale = refs.map((r) => r.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
-    const run = (dtype: 'float32' | 'float64') => {
-      const [xt, wt, bt, gt] = [x.t, w.t, b.t, gy.t].map((t) => t.to(dtype));
-      return [conv2d(xt, wt, bt, c.opts), conv2dInputGrad(gt, wt, c.xs, c.opts), conv2dWeightGrad(gt, xt, c.ws, c.opts)].map((o) => Array.from(o.data()));
-    };
-    const env = process.env.MG_CONV_WINOGRAD;
-    try {
-      delete process.env.MG_CONV_WINOGRAD;
+    const { refs, scale, run } = kernelCase({ name: '3x3', xs: [5, 16, 3, 3], ws: [16, 16, 3, 3], bias: true, opts: { padding: 1 } }, 101);
+    withEnv('MG_CONV_WINOGRAD', (set) => {
+      set(undefined);
       run('float32').forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-4, atol: 3e-5 * scale[i] }));
       const other = run('float64');
-      process.env.MG_CONV_WINOGRAD = '4';
+      set('4');
       const wino = run('float64');
       wino.forEach((o, i) => expectClose(o, refs[i], { rtol: 1e-12, atol: 1e-13 * scale[i] }));
-      expect(wino.some((o, i) => o.some((v, k) => v !== other[i][k]))).toBe(true);
-    } finally {
-      if (env === undefined) delete process.env.MG_CONV_WINOGRAD;
-      else process.env.MG_CONV_WINOGRAD = env;
-    }
+      expect(differs(wino, other)).toBe(true);
+    });
   });
 
   test('Winograd path: non-contiguous (permuted) inputs give the contiguous result', () => {
