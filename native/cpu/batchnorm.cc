@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "core/dispatch.h"
@@ -202,6 +203,10 @@ void gamma_grad(const BnGeom& g, const T* dy, const T* x, double eps, T* out) {
   });
 }
 
+template <class T>
+const T* ptr(const Tensor* t) { return t ? t->data<T>() : nullptr; }
+
+
 double eps_attr(const char* op, const ExecArgs& a) {
   const double eps = a.nattrs > 0 ? a.attrs[0] : -1;
   if (!(eps >= 0) || !std::isfinite(eps)) fail(op, "eps must be a finite number >= 0");
@@ -218,10 +223,12 @@ void batch_norm(ExecArgs& a) {
   if (a.out_dtype != x.dtype || !(a.out_shape == x.shape)) fail(op, "output header does not match input " + x.shape.str());
   Tensor* o = a.alloc_out();
   if (o->numel() == 0) return;
-  if (x.dtype == DType::F32)
-    forward<float>(g, x.data<float>(), gm ? gm->data<float>() : nullptr, bt ? bt->data<float>() : nullptr, eps, o->data<float>());
-  else
-    forward<double>(g, x.data<double>(), gm ? gm->data<double>() : nullptr, bt ? bt->data<double>() : nullptr, eps, o->data<double>());
+  for_dtype(x.dtype, [&](auto z) {
+    using T = decltype(z);
+    if constexpr (!std::is_integral_v<T>) {
+      forward<T>(g, x.data<T>(), ptr<T>(gm), ptr<T>(bt), eps, o->data<T>());
+    }
+  });
 }
 
 void batch_norm_backward(ExecArgs& a) {
@@ -235,10 +242,12 @@ void batch_norm_backward(ExecArgs& a) {
   if (a.out_dtype != x.dtype || !(a.out_shape == x.shape)) fail(op, "output header does not match input " + x.shape.str());
   Tensor* o = a.alloc_out();
   if (o->numel() == 0) return;
-  if (x.dtype == DType::F32)
-    backward<float>(g, u.data<float>(), x.data<float>(), gm ? gm->data<float>() : nullptr, eps, o->data<float>());
-  else
-    backward<double>(g, u.data<double>(), x.data<double>(), gm ? gm->data<double>() : nullptr, eps, o->data<double>());
+  for_dtype(x.dtype, [&](auto z) {
+    using T = decltype(z);
+    if constexpr (!std::is_integral_v<T>) {
+      backward<T>(g, u.data<T>(), x.data<T>(), ptr<T>(gm), eps, o->data<T>());
+    }
+  });
 }
 
 void batch_norm_gamma_grad(ExecArgs& a) {
@@ -251,13 +260,13 @@ void batch_norm_gamma_grad(ExecArgs& a) {
   if (a.out_dtype != x.dtype || a.out_shape.ndim != 1 || a.out_shape[0] != g.C) fail(op, "output header must be [C]");
   Tensor* o = a.alloc_out();
   if (o->numel() == 0) return;
-  if (g.m() == 0) {
-    if (x.dtype == DType::F32) std::fill(o->data<float>(), o->data<float>() + g.C, 0.0f);
-    else std::fill(o->data<double>(), o->data<double>() + g.C, 0.0);
-    return;
-  }
-  if (x.dtype == DType::F32) gamma_grad<float>(g, dy.data<float>(), x.data<float>(), eps, o->data<float>());
-  else gamma_grad<double>(g, dy.data<double>(), x.data<double>(), eps, o->data<double>());
+  for_dtype(x.dtype, [&](auto z) {
+    using T = decltype(z);
+    if constexpr (!std::is_integral_v<T>) {
+      if (g.m() == 0) std::fill(o->data<T>(), o->data<T>() + g.C, T(0));
+      else gamma_grad<T>(g, dy.data<T>(), x.data<T>(), eps, o->data<T>());
+    }
+  });
 }
 
 }  // namespace

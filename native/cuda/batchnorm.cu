@@ -4,6 +4,7 @@
 // reduce through warp shuffles and shared memory, in a fixed order (repeatable run to run).
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "cuda/common.cuh"
 
@@ -129,6 +130,7 @@ double eps_of(const char* op, const ExecArgs& a) {
 template <class T>
 const T* ptr(const Tensor* t) { return t ? t->data<T>() : nullptr; }
 
+
 void batch_norm(ExecArgs& a) {
   const char* op = "batchNorm";
   const Tensor& x = a.tensor(0);
@@ -139,10 +141,12 @@ void batch_norm(ExecArgs& a) {
   if (a.out_dtype != x.dtype || !(a.out_shape == x.shape)) fail(op, "output header does not match input " + x.shape.str());
   Tensor* o = a.alloc_out();
   if (o->numel() == 0) return;
-  if (x.dtype == DType::F32)
-    bn_forward<float><<<unsigned(g.C), kThreads, 0, stream()>>>(x.data<float>(), ptr<float>(gm), ptr<float>(bt), o->data<float>(), g.C, g.S, g.N * g.S, eps);
-  else
-    bn_forward<double><<<unsigned(g.C), kThreads, 0, stream()>>>(x.data<double>(), ptr<double>(gm), ptr<double>(bt), o->data<double>(), g.C, g.S, g.N * g.S, eps);
+  for_dtype(x.dtype, [&](auto z) {
+    using T = decltype(z);
+    if constexpr (!std::is_integral_v<T>) {
+      bn_forward<T><<<unsigned(g.C), kThreads, 0, stream()>>>(x.data<T>(), ptr<T>(gm), ptr<T>(bt), o->data<T>(), g.C, g.S, g.N * g.S, eps);
+    }
+  });
   check_launch(op);
 }
 
@@ -157,10 +161,12 @@ void batch_norm_backward(ExecArgs& a) {
   if (a.out_dtype != x.dtype || !(a.out_shape == x.shape)) fail(op, "output header does not match input " + x.shape.str());
   Tensor* o = a.alloc_out();
   if (o->numel() == 0) return;
-  if (x.dtype == DType::F32)
-    bn_backward<float><<<unsigned(g.C), kThreads, 0, stream()>>>(u.data<float>(), x.data<float>(), ptr<float>(gm), o->data<float>(), g.C, g.S, g.N * g.S, eps);
-  else
-    bn_backward<double><<<unsigned(g.C), kThreads, 0, stream()>>>(u.data<double>(), x.data<double>(), ptr<double>(gm), o->data<double>(), g.C, g.S, g.N * g.S, eps);
+  for_dtype(x.dtype, [&](auto z) {
+    using T = decltype(z);
+    if constexpr (!std::is_integral_v<T>) {
+      bn_backward<T><<<unsigned(g.C), kThreads, 0, stream()>>>(u.data<T>(), x.data<T>(), ptr<T>(gm), o->data<T>(), g.C, g.S, g.N * g.S, eps);
+    }
+  });
   check_launch(op);
 }
 
@@ -174,10 +180,12 @@ void batch_norm_gamma_grad(ExecArgs& a) {
   if (a.out_dtype != x.dtype || a.out_shape.ndim != 1 || a.out_shape[0] != g.C) fail(op, "output header must be [C]");
   Tensor* o = a.alloc_out();
   if (o->numel() == 0) return;
-  if (x.dtype == DType::F32)
-    bn_gamma_grad<float><<<unsigned(g.C), kThreads, 0, stream()>>>(dy.data<float>(), x.data<float>(), o->data<float>(), g.C, g.S, g.N * g.S, eps);
-  else
-    bn_gamma_grad<double><<<unsigned(g.C), kThreads, 0, stream()>>>(dy.data<double>(), x.data<double>(), o->data<double>(), g.C, g.S, g.N * g.S, eps);
+  for_dtype(x.dtype, [&](auto z) {
+    using T = decltype(z);
+    if constexpr (!std::is_integral_v<T>) {
+      bn_gamma_grad<T><<<unsigned(g.C), kThreads, 0, stream()>>>(dy.data<T>(), x.data<T>(), o->data<T>(), g.C, g.S, g.N * g.S, eps);
+    }
+  });
   check_launch(op);
 }
 
