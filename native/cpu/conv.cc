@@ -19,17 +19,6 @@
 namespace mg::cpu {
 namespace {
 
-struct ConvGeom {
-  int64_t N, C, H, W;      // input
-  int64_t O, Cg, Og, G;    // channels per group
-  int64_t kh, kw, Ho, Wo;  // kernel and output
-  int64_t sh, sw, ph, pw, dh, dw;
-  int64_t K() const { return Cg * kh * kw; }
-  int64_t HWi() const { return H * W; }
-  int64_t HWo() const { return Ho * Wo; }
-  bool pointwise() const { return kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0; }
-};
-
 [[noreturn]] void fail(const char* op, const std::string& msg) { throw Error(std::string(op) + ": " + msg); }
 
 void check_float4(const char* op, const char* what, const Tensor& t) {
@@ -72,10 +61,6 @@ ConvGeom geometry(const char* op, const Shape& xs, const Shape& ws, const double
   g.Wo = out_size(g.W, g.kw, g.sw, g.pw, g.dw);
   if (g.Ho < 1 || g.Wo < 1) fail(op, "kernel of weight " + ws.str() + " is larger than the padded input " + xs.str());
   return g;
-}
-
-NhwcGeom nhwc(const ConvGeom& g) {
-  return {g.N, g.C, g.H, g.W, g.O, g.G, g.Cg, g.Og, g.kh, g.kw, g.Ho, g.Wo, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw};
 }
 
 Shape shape4(int64_t a, int64_t b, int64_t c, int64_t d) {
@@ -260,7 +245,6 @@ constexpr int64_t kBlock = 8;
 // From this many output pixels per image, per-image GEMMs (over the pool) are wide enough.
 constexpr int64_t kWideMap = 256;
 
-
 // im2col of images [n0, n0+nb) of group gr into col [K, nb*HWo], split over (image, channel).
 template <class T>
 void im2col_batch(const ConvGeom& g, const T* xp, int64_t n0, int64_t nb, int64_t gr, T* col) {
@@ -301,8 +285,8 @@ void conv2d_t(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor*
     winograd_conv2d<T>(xp, wp, bp, op, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
     return;
   }
-  if (nhwc_applies(nhwc(g))) {
-    nhwc_conv2d<T>(nhwc(g), xp, wp, bp, op);
+  if (nhwc_applies(g)) {
+    nhwc_conv2d<T>(g, xp, wp, bp, op);
     return;
   }
   const int64_t K = g.K(), HWo = g.HWo(), HWi = g.HWi();
@@ -391,8 +375,8 @@ void conv2d_input_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& w, T
     winograd_conv2d_input_grad<T>(gp, wp, dp, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
     return;
   }
-  if (nhwc_applies(nhwc(g))) {
-    nhwc_conv2d_input_grad<T>(nhwc(g), gp, wp, dp);
+  if (nhwc_applies(g)) {
+    nhwc_conv2d_input_grad<T>(g, gp, wp, dp);
     return;
   }
   const int64_t K = g.K(), HWo = g.HWo(), HWi = g.HWi();
@@ -473,8 +457,8 @@ void conv2d_weight_grad_t(const ConvGeom& g, const Tensor& go, const Tensor& x, 
     winograd_conv2d_weight_grad<T>(gp, xp, dw, g.N, g.C, g.H, g.W, g.O, g.G, g.ph, g.pw);
     return;
   }
-  if (nhwc_applies(nhwc(g))) {
-    nhwc_conv2d_weight_grad<T>(nhwc(g), gp, xp, dw);
+  if (nhwc_applies(g)) {
+    nhwc_conv2d_weight_grad<T>(g, gp, xp, dw);
     return;
   }
   if (HWo >= kWideMap) {

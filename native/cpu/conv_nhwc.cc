@@ -35,7 +35,7 @@ struct Blocks {
   int64_t rows;             // pixels per block (when per_image > 1)
   int64_t count;            // blocks in all
 };
-Blocks blocks(const NhwcGeom& g) {
+Blocks blocks(const ConvGeom& g) {
   // At least 4 blocks when there are 256+ pixels, so small batches (a task's 5 support images)
   // still spread over the pool (with 4+ groups the groups do); the rule depends only on the shape
   // (results do not depend on the thread count).
@@ -56,7 +56,7 @@ Blocks blocks(const NhwcGeom& g) {
 }
 
 // The pixel range [p0, p1) of block q as global pixel indices n*HWo + p.
-void block_range(const NhwcGeom& g, const Blocks& b, int64_t q, int64_t* p0, int64_t* p1) {
+void block_range(const ConvGeom& g, const Blocks& b, int64_t q, int64_t* p0, int64_t* p1) {
   const int64_t hw = g.Ho * g.Wo;
   if (b.per_image > 1) {
     const int64_t n = q / b.per_image, r = q % b.per_image;
@@ -70,7 +70,7 @@ void block_range(const NhwcGeom& g, const Blocks& b, int64_t q, int64_t* p0, int
 
 // col[r][(i*kw + j)*Cg + c] = x[n][ih][iw][gr*Cg + c] (zero outside) for pixels [p0, p1).
 template <class T>
-void im2col(const NhwcGeom& g, const T* xt, int64_t gr, int64_t p0, int64_t p1, T* col) {
+void im2col(const ConvGeom& g, const T* xt, int64_t gr, int64_t p0, int64_t p1, T* col) {
   const int64_t hw = g.Ho * g.Wo, K = g.kh * g.kw * g.Cg;
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t n = p / hw, oh = (p % hw) / g.Wo, ow = p % g.Wo;
@@ -89,7 +89,7 @@ void im2col(const NhwcGeom& g, const T* xt, int64_t gr, int64_t p0, int64_t p1, 
 
 // The adjoint: dxt[n][ih][iw][gr*Cg + c] += col[r][(i*kw + j)*Cg + c].
 template <class T>
-void col2im(const NhwcGeom& g, const T* col, int64_t gr, int64_t p0, int64_t p1, T* dxt) {
+void col2im(const ConvGeom& g, const T* col, int64_t gr, int64_t p0, int64_t p1, T* dxt) {
   const int64_t hw = g.Ho * g.Wo, K = g.kh * g.kw * g.Cg;
   for (int64_t p = p0; p < p1; ++p) {
     const int64_t n = p / hw, oh = (p % hw) / g.Wo, ow = p % g.Wo;
@@ -110,7 +110,7 @@ void col2im(const NhwcGeom& g, const T* col, int64_t gr, int64_t p0, int64_t p1,
 
 // wt[gr][(i*kw + j)*Cg + c][o] = w[gr*Og + o][c][i][j]; tasks over (group, channel) write rows of o.
 template <class T>
-void weight_kxo(const NhwcGeom& g, const T* w, T* wt) {
+void weight_kxo(const ConvGeom& g, const T* w, T* wt) {
   const int64_t K = g.kh * g.kw * g.Cg, kk = g.kh * g.kw;
   parallel_for(g.G * g.Cg, std::max<int64_t>(1, 4096 / (kk * g.Og)), [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; ++u) {
@@ -127,7 +127,7 @@ void weight_kxo(const NhwcGeom& g, const T* w, T* wt) {
 // wok[gr][o][(i*kw + j)*Cg + c] = w[gr*Og + o][c][i][j]: the weight as [Og][K] rows, for the input
 // gradient's GEMM (an untransposed B needs no packing).
 template <class T>
-void weight_oxk(const NhwcGeom& g, const T* w, T* wok) {
+void weight_oxk(const ConvGeom& g, const T* w, T* wok) {
   const int64_t K = g.kh * g.kw * g.Cg, kk = g.kh * g.kw;
   parallel_for(g.G * g.Og, std::max<int64_t>(1, 4096 / K), [&](int64_t b, int64_t e) {
     for (int64_t u = b; u < e; ++u) {
@@ -141,14 +141,14 @@ void weight_oxk(const NhwcGeom& g, const T* w, T* wok) {
 
 }  // namespace
 
-bool nhwc_applies(const NhwcGeom& g) {
+bool nhwc_applies(const ConvGeom& g) {
   if (g.Cg < 16 || g.Og < 16) return false;
   const char* s = std::getenv("MG_CONV_NHWC");  // read on every call: tests compare both paths
   return !(s && s[0] == '0');
 }
 
 template <class T>
-void nhwc_conv2d(const NhwcGeom& g, const T* x, const T* w, const T* bias, T* y) {
+void nhwc_conv2d(const ConvGeom& g, const T* x, const T* w, const T* bias, T* y) {
   const int64_t K = g.kh * g.kw * g.Cg, hw = g.Ho * g.Wo;
   T* xt = scratch<T>(0, size_t(g.N * g.H * g.W * g.C));
   T* wt = scratch<T>(1, size_t(g.G * K * g.Og));
@@ -176,7 +176,7 @@ void nhwc_conv2d(const NhwcGeom& g, const T* x, const T* w, const T* bias, T* y)
 }
 
 template <class T>
-void nhwc_conv2d_input_grad(const NhwcGeom& g, const T* gy, const T* w, T* dx) {
+void nhwc_conv2d_input_grad(const ConvGeom& g, const T* gy, const T* w, T* dx) {
   const int64_t K = g.kh * g.kw * g.Cg, hw = g.Ho * g.Wo;
   T* gt = scratch<T>(0, size_t(g.N * hw * g.O));
   T* wok = scratch<T>(1, size_t(g.G * K * g.Og));
@@ -205,7 +205,7 @@ void nhwc_conv2d_input_grad(const NhwcGeom& g, const T* gy, const T* w, T* dx) {
 }
 
 template <class T>
-void nhwc_conv2d_weight_grad(const NhwcGeom& g, const T* gy, const T* x, T* dw) {
+void nhwc_conv2d_weight_grad(const ConvGeom& g, const T* gy, const T* x, T* dw) {
   const int64_t K = g.kh * g.kw * g.Cg, hw = g.Ho * g.Wo, WS = K * g.Og, kk = g.kh * g.kw;
   T* xt = scratch<T>(0, size_t(g.N * g.H * g.W * g.C));
   T* gt = scratch<T>(1, size_t(g.N * hw * g.O));
@@ -248,11 +248,11 @@ void nhwc_conv2d_weight_grad(const NhwcGeom& g, const T* gy, const T* x, T* dw) 
   });
 }
 
-template void nhwc_conv2d<float>(const NhwcGeom&, const float*, const float*, const float*, float*);
-template void nhwc_conv2d<double>(const NhwcGeom&, const double*, const double*, const double*, double*);
-template void nhwc_conv2d_input_grad<float>(const NhwcGeom&, const float*, const float*, float*);
-template void nhwc_conv2d_input_grad<double>(const NhwcGeom&, const double*, const double*, double*);
-template void nhwc_conv2d_weight_grad<float>(const NhwcGeom&, const float*, const float*, float*);
-template void nhwc_conv2d_weight_grad<double>(const NhwcGeom&, const double*, const double*, double*);
+template void nhwc_conv2d<float>(const ConvGeom&, const float*, const float*, const float*, float*);
+template void nhwc_conv2d<double>(const ConvGeom&, const double*, const double*, const double*, double*);
+template void nhwc_conv2d_input_grad<float>(const ConvGeom&, const float*, const float*, float*);
+template void nhwc_conv2d_input_grad<double>(const ConvGeom&, const double*, const double*, double*);
+template void nhwc_conv2d_weight_grad<float>(const ConvGeom&, const float*, const float*, float*);
+template void nhwc_conv2d_weight_grad<double>(const ConvGeom&, const double*, const double*, double*);
 
 }  // namespace mg::cpu
