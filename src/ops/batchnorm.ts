@@ -21,7 +21,7 @@ import { Op } from '../backend/opcodes.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { needsRecord, record } from '../autograd/record.js';
-import { add, mul, pow, sub, square } from './elementwise.js';
+import { add, addOrNull, mul, pow, sub, square } from './elementwise.js';
 import { expand, reshape } from './movement.js';
 import { mean, sum } from './reduce.js';
 
@@ -64,10 +64,6 @@ function times(a: Tensor | null, b: Tensor): Tensor {
   return a === null ? b : mul(a, b);
 }
 
-/** t1 + t2 where either may be a zero (null) tangent. */
-function plus(a: Tensor | null, b: Tensor | null): Tensor | null {
-  return a === null ? b : b === null ? a : add(a, b);
-}
 
 /** Per-channel r = 1 / sqrt(var + eps) in differentiable ops ([C]). */
 function rstd(x: Tensor, eps: number): Tensor {
@@ -106,7 +102,7 @@ export function batchNormTrain(x: Tensor, weight: Tensor | null = null, bias: Te
         n[2] ? sum(gy, axesOf(x)) : null,
       ],
       ([tx, tw, tb]) =>
-        plus(
+        addOrNull(
           tx && batchNormBackward(tx, x, w, eps),
           tw ? batchNormTrain(x, tw, tb, eps) : tb && perChannel(tb, x),
         ),
@@ -152,7 +148,7 @@ export function batchNormBackward(u: Tensor, x: Tensor, weight: Tensor | null = 
         return [n[0] ? batchNormBackward(v, x, w, eps) : null, gx, n[2] ? q : null];
       },
       ([tu, tx, tw]) => {
-        let t = plus(tu && batchNormBackward(tu, x, w, eps), tw && batchNormBackward(u, x, tw, eps));
+        let t = addOrNull(tu && batchNormBackward(tu, x, w, eps), tw && batchNormBackward(u, x, tw, eps));
         if (tx) {
           // The transpose of the x rule above: with Sxt = sum(xhat tx), Cu = sum(u xhat),
           // Z = sum(tx r P u): B(u, x, g Sxt s) + B(tx, x, g Cu s) + xhat * (g Z s).
@@ -164,7 +160,7 @@ export function batchNormBackward(u: Tensor, x: Tensor, weight: Tensor | null = 
             add(batchNormBackward(u, x, times(w, mul(sxt, s)), eps), batchNormBackward(tx, x, times(w, mul(cu, s)), eps)),
             batchNormTrain(x, times(w, mul(z, s)), null, eps),
           );
-          t = plus(t, jx);
+          t = addOrNull(t, jx);
         }
         return t;
       },
@@ -194,7 +190,7 @@ export function batchNormWeightGrad(dy: Tensor, x: Tensor, eps = 1e-5): Tensor {
       op,
       [dy, x],
       (w, n) => [n[0] ? batchNormTrain(x, w, null, eps) : null, n[1] ? batchNormBackward(dy, x, w, eps) : null],
-      ([tdy, tx]) => plus(tdy && batchNormWeightGrad(tdy, x, eps), tx && sum(mul(tx, batchNormBackward(dy, x, null, eps)), axes)),
+      ([tdy, tx]) => addOrNull(tdy && batchNormWeightGrad(tdy, x, eps), tx && sum(mul(tx, batchNormBackward(dy, x, null, eps)), axes)),
     );
   }
   return gw;

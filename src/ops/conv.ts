@@ -4,14 +4,10 @@ import { Op } from '../backend/opcodes.js';
 import { fmt } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { needsRecord, record } from '../autograd/record.js';
-import { add } from './elementwise.js';
+import { addOrNull } from './elementwise.js';
 import { expand, reshape } from './movement.js';
 import { sum } from './reduce.js';
 
-/** t1 + t2 where either may be a zero (null) tangent. */
-function plus(a: Tensor | null, b: Tensor | null): Tensor | null {
-  return a === null ? b : b === null ? a : add(a, b);
-}
 
 /**
  * Options of {@link conv2d} and its gradient kernels, as in `torch.nn.functional.conv2d`.
@@ -157,8 +153,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
         n[2] ? sum(gy, [0, 2, 3]) : null,
       ],
       ([tx, tw, tb]) =>
-        plus(
-          plus(tx && conv2d(tx, weight, null, opts), tw && conv2d(xin, tw, null, opts)),
+        addOrNull(
+          addOrNull(tx && conv2d(tx, weight, null, opts), tw && conv2d(xin, tw, null, opts)),
           tb && expand(reshape(tb, [1, O, 1, 1]), shape),
         ),
     );
@@ -196,7 +192,7 @@ export function conv2dInputGrad(gradOut: Tensor, weight: Tensor, inputShape: rea
       op,
       [gin, weight],
       (h, n) => [n[0] ? conv2d(h, weight, null, opts) : null, n[1] ? conv2dWeightGrad(gin, h, weight.shape, opts) : null],
-      ([tg, tw]) => plus(tg && conv2dInputGrad(tg, weight, xs, opts), tw && conv2dInputGrad(gin, tw, xs, opts)),
+      ([tg, tw]) => addOrNull(tg && conv2dInputGrad(tg, weight, xs, opts), tw && conv2dInputGrad(gin, tw, xs, opts)),
     );
   }
   return unbatched ? dx.reshape(inputShape) : dx;
@@ -234,7 +230,7 @@ export function conv2dWeightGrad(gradOut: Tensor, x: Tensor, weightShape: readon
       op,
       [gin, xin],
       (k, n) => [n[0] ? conv2d(xin, k, null, opts) : null, n[1] ? conv2dInputGrad(gin, k, xin.shape, opts) : null],
-      ([tg, tx]) => plus(tg && conv2dWeightGrad(tg, xin, ws, opts), tx && conv2dWeightGrad(gin, tx, ws, opts)),
+      ([tg, tx]) => addOrNull(tg && conv2dWeightGrad(tg, xin, ws, opts), tx && conv2dWeightGrad(gin, tx, ws, opts)),
     );
   }
   return dw;

@@ -151,6 +151,11 @@ function recordBinary(op: OpCode, name: string, a: Operand, b: Operand, y: Tenso
 /** Elementwise `a + b`. */
 export function add(a: TensorLike, b: TensorLike): Tensor { return binary(Op.ADD, 'add', a, b); }
 /** Elementwise `a - b`. */
+/** @internal a + b where either may be a zero (null) tangent or gradient: the sum in jvp/vjp rules. */
+export function addOrNull(a: Tensor | null, b: Tensor | null): Tensor | null {
+  return a === null ? b : b === null ? a : add(a, b);
+}
+
 export function sub(a: TensorLike, b: TensorLike): Tensor { return binary(Op.SUB, 'sub', a, b); }
 /** Elementwise `a * b`. */
 export function mul(a: TensorLike, b: TensorLike): Tensor { return binary(Op.MUL, 'mul', a, b); }
