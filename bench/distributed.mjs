@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as mg from '../dist/index.js';
-import { jsonMode, report, torchRef } from './lib.mjs';
+import { conv4, jsonMode, report, torchRef } from './lib.mjs';
 
 const argNum = (name, d) => {
   const i = process.argv.indexOf(name);
@@ -96,19 +96,14 @@ async function rank() {
   mg.backend.setNumThreads(1);
   await mg.distributed.init({ backend: 'gloo', rank: r, worldSize: world, rendezvous: `tcp://127.0.0.1:${process.env.BENCH_PORT}`, timeout: 600_000 });
   const F = mg.nn.functional;
-  const C = cfg.channels, W = cfg.ways;
+  const W = cfg.ways;
   const lo = Math.floor((r * cfg.metaBatch) / world), hi = Math.floor(((r + 1) * cfg.metaBatch) / world);
   const T = hi - lo;
   const ns = cfg.ways * cfg.shots, nq = cfg.ways * cfg.query;
   // The same parameters and the same total meta-batch on every rank; this rank keeps tasks [lo, hi).
   mg.manualSeed(0);
-  const ps = [];
-  for (let l = 0; l < 4; l++) {
-    const cin = l === 0 ? 1 : C;
-    const bound = 1 / Math.sqrt(cin * 9);
-    ps.push(mg.rand([C, cin, 3, 3]).mul(2 * bound).sub(bound), mg.zeros([C]), mg.ones([C]), mg.zeros([C]));
-  }
-  ps.push(mg.rand([W, C]).mul(2 / 8).sub(1 / 8), mg.zeros([W]));
+  const model = conv4(mg, cfg);
+  const ps = model.params();
   for (const p of ps) mg.keep(p).requiresGrad_();
   const labels = (n) => mg.tensor(Int32Array.from({ length: n }, (_, i) => i % W), { dtype: 'int32', shape: [n] });
   const xsAll = mg.rand([cfg.metaBatch, ns, 1, cfg.size, cfg.size]);
@@ -118,17 +113,7 @@ async function rank() {
   const ysB = mg.keep(mg.cat(Array.from({ length: T }, () => labels(ns))));
   const yqB = mg.keep(mg.cat(Array.from({ length: T }, () => labels(nq))));
 
-  function netBatched(qs, x) {
-    let h = x;
-    const n = x.shape[0];
-    for (let l = 0; l < 4; l++) {
-      const [w, b, g, be] = qs.slice(4 * l, 4 * l + 4);
-      h = F.conv2d(h, w.reshape([T * C, ...w.shape.slice(2)]), b.reshape([T * C]), { stride: 2, padding: 1, groups: T });
-      h = F.batchNorm(h, null, null, { weight: g.reshape([T * C]), bias: be.reshape([T * C]), training: true }).relu();
-    }
-    const f = h.mean([2, 3]).reshape([n, T, C]).permute([1, 0, 2]);
-    return mg.matmul(f, qs[16].transpose(1, 2)).add(qs[17].reshape([T, 1, W]));
-  }
+  const netBatched = (qs, x) => model.netBatched(qs, x, T);
   // This rank's part of the mean over all tasks: sum over its tasks / total meta-batch.
   function loss() {
     const ex = ps.map((p) => p.unsqueeze(0).expand([T, ...p.shape]));

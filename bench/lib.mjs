@@ -118,3 +118,46 @@ export function positionalArgs() {
   const args = process.argv.slice(2);
   return args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--device');
 }
+
+/**
+ * Finn et al.'s Omniglot conv4 for the MAML benchmarks (maml_conv, distributed): four blocks of 3x3
+ * convolution (`channels` filters, stride 2, padding 1), batch norm on batch statistics and ReLU; the
+ * spatial mean; a linear `ways`-way head. `params(mg)` draws the shared parameters (conv weight,
+ * conv bias, BN weight, BN bias per block; then the head), as bench/torch/maml_conv.py does;
+ * `net(ps, x)` runs one task (x [n, 1, H, W]); `netBatched(ps, x, T)` runs T tasks side by side
+ * (x [n, T, H, W], parameters with a leading task dimension) as grouped convolutions.
+ */
+export function conv4(mg, { channels: C, ways: W }) {
+  const F = mg.nn.functional;
+  const params = () => {
+    const ps = [];
+    for (let l = 0; l < 4; l++) {
+      const cin = l === 0 ? 1 : C;
+      const bound = 1 / Math.sqrt(cin * 9);
+      ps.push(mg.rand([C, cin, 3, 3]).mul(2 * bound).sub(bound), mg.zeros([C]), mg.ones([C]), mg.zeros([C]));
+    }
+    ps.push(mg.rand([W, C]).mul(2 / 8).sub(1 / 8), mg.zeros([W]));
+    return ps;
+  };
+  const net = (ps, x) => {
+    let h = x;
+    for (let l = 0; l < 4; l++) {
+      const [w, b, g, be] = ps.slice(4 * l, 4 * l + 4);
+      h = F.conv2d(h, w, b, { stride: 2, padding: 1 });
+      h = F.batchNorm(h, null, null, { weight: g, bias: be, training: true }).relu();
+    }
+    return F.linear(h.mean([2, 3]), ps[16], ps[17]);
+  };
+  const netBatched = (ps, x, T) => {
+    let h = x;
+    const n = x.shape[0];
+    for (let l = 0; l < 4; l++) {
+      const [w, b, g, be] = ps.slice(4 * l, 4 * l + 4);
+      h = F.conv2d(h, w.reshape([T * C, ...w.shape.slice(2)]), b.reshape([T * C]), { stride: 2, padding: 1, groups: T });
+      h = F.batchNorm(h, null, null, { weight: g.reshape([T * C]), bias: be.reshape([T * C]), training: true }).relu();
+    }
+    const f = h.mean([2, 3]).reshape([n, T, C]).permute([1, 0, 2]); // [T, n, C]
+    return mg.matmul(f, ps[16].transpose(1, 2)).add(ps[17].reshape([T, 1, W])); // [T, n, W]
+  };
+  return { params, net, netBatched };
+}

@@ -11,7 +11,7 @@
 // step counts timed. Peak memory: our tensors' peak (mg.memory) per case, and each process's peak
 // RSS over the whole run beside PyTorch's.
 import * as mg from '../dist/index.js';
-import { benchDevice, measure, report, tf32Flag, torchRef } from './lib.mjs';
+import { benchDevice, conv4, measure, report, tf32Flag, torchRef } from './lib.mjs';
 
 const device = await benchDevice();
 const gpu = device === 'cuda';
@@ -30,21 +30,13 @@ const cfg = { steps: stepCounts, ways: 5, shots: 1, query: argNum('--query', 15)
 if (!gpu) mg.backend.setNumThreads(cfg.threads);
 const F = mg.nn.functional;
 const sync = gpu ? () => mg.cuda.synchronize() : () => {};
-const T = cfg.metaBatch, C = cfg.channels, W = cfg.ways;
+const T = cfg.metaBatch, W = cfg.ways;
 const ns = cfg.ways * cfg.shots, nq = cfg.ways * cfg.query;
 
 mg.manualSeed(0);
 // Shared parameters: per block conv weight, conv bias, BN gamma, BN beta; then the head.
-function makeParams() {
-  const ps = [];
-  for (let l = 0; l < 4; l++) {
-    const cin = l === 0 ? 1 : C;
-    const bound = 1 / Math.sqrt(cin * 9);
-    ps.push(mg.rand([C, cin, 3, 3]).mul(2 * bound).sub(bound), mg.zeros([C]), mg.ones([C]), mg.zeros([C]));
-  }
-  ps.push(mg.rand([W, C]).mul(2 / 8).sub(1 / 8), mg.zeros([W]));
-  return ps.map((p) => mg.keep(p.to(device)).requiresGrad_());
-}
+const model = conv4(mg, cfg);
+const makeParams = () => model.params().map((p) => mg.keep(p.to(device)).requiresGrad_());
 const labels = (n) => mg.tensor(Int32Array.from({ length: n }, (_, i) => i % W), { dtype: 'int32', shape: [n] });
 const xs = mg.keep(mg.rand([T, ns, 1, cfg.size, cfg.size]).to(device));
 const xq = mg.keep(mg.rand([T, nq, 1, cfg.size, cfg.size]).to(device));
@@ -56,29 +48,8 @@ const xqB = mg.keep(xq.permute([1, 0, 2, 3, 4]).reshape([nq, T, cfg.size, cfg.si
 const ysB = mg.keep(mg.cat(Array.from({ length: T }, () => ysT)));
 const yqB = mg.keep(mg.cat(Array.from({ length: T }, () => yqT)));
 
-/** One task: x [n, 1, 28, 28], shared-shape params. */
-function net(ps, x) {
-  let h = x;
-  for (let l = 0; l < 4; l++) {
-    const [w, b, g, be] = ps.slice(4 * l, 4 * l + 4);
-    h = F.conv2d(h, w, b, { stride: 2, padding: 1 });
-    h = F.batchNorm(h, null, null, { weight: g, bias: be, training: true }).relu();
-  }
-  return F.linear(h.mean([2, 3]), ps[16], ps[17]);
-}
-
-/** All tasks: x [n, T, 28, 28]; params with a leading task dim ([T, ...]). */
-function netBatched(ps, x) {
-  let h = x;
-  const n = x.shape[0];
-  for (let l = 0; l < 4; l++) {
-    const [w, b, g, be] = ps.slice(4 * l, 4 * l + 4);
-    h = F.conv2d(h, w.reshape([T * C, ...w.shape.slice(2)]), b.reshape([T * C]), { stride: 2, padding: 1, groups: T });
-    h = F.batchNorm(h, null, null, { weight: g.reshape([T * C]), bias: be.reshape([T * C]), training: true }).relu();
-  }
-  const f = h.mean([2, 3]).reshape([n, T, C]).permute([1, 0, 2]); // [T, n, C]
-  return mg.matmul(f, ps[16].transpose(1, 2)).add(ps[17].reshape([T, 1, W])); // [T, n, W]
-}
+const net = model.net;
+const netBatched = (ps, x) => model.netBatched(ps, x, T);
 
 function loopLoss(ps, steps = 1) {
   let total = null;
